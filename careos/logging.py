@@ -1,0 +1,70 @@
+"""Structured logging that never writes PHI or secrets.
+
+The JSON formatter emits one object per line with the record's ``extra`` fields; the redaction
+filter masks values of sensitive keys and anything shaped like a credential or phone number.
+"""
+
+import json
+import logging
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+SENSITIVE_KEYS = re.compile(
+    r"(pass(word)?|secret|token|api[_-]?key|authorization|phone|email|first_?name|last_?name|"
+    r"dob|date_?of_?birth|ssn|ciphertext|encrypted)",
+    re.IGNORECASE,
+)
+_VALUE_PATTERNS = [
+    re.compile(r"\b(ck|whsec|sk|pk|rk)_(live|test)?_?[A-Za-z0-9]{8,}"),
+    re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"\+?\d[\d\s().-]{8,}\d"),
+    re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),
+]
+REDACTED = "[redacted]"
+
+_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+def redact_text(text: str) -> str:
+    for pattern in _VALUE_PATTERNS:
+        text = pattern.sub(REDACTED, text)
+    return text
+
+
+def redact_value(key: str, value: Any) -> Any:
+    if SENSITIVE_KEYS.search(key):
+        return REDACTED
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: redact_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_value(key, v) for v in value]
+    return value
+
+
+class RedactSecretsFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact_text(record.getMessage())
+        record.args = None
+        for key, value in list(vars(record).items()):
+            if key not in _RESERVED:
+                setattr(record, key, redact_value(key, value))
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _RESERVED:
+                payload[key] = value
+        if record.exc_info:
+            payload["exception"] = redact_text(self.formatException(record.exc_info))
+        return json.dumps(payload, default=str)

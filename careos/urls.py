@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from careos.health import healthz, readyz
+
+handler404 = "careos.api.exceptions.handler404"
+handler500 = "careos.api.exceptions.handler500"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    *[
+        path("api/v1/", include(f"{app}.api.urls"))
+        for app in ("rbac", "engagement", "partners", "payments", "leads", "support", "connectors")
+    ],
+    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+]
