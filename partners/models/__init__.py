@@ -1,0 +1,3 @@
+from partners.models.partner import Partner
+
+__all__ = ["Partner"]
