@@ -8,16 +8,16 @@ from django.utils import timezone
 
 from engagement.models import Campaign, Message, MessageStatus, PatientTag, PatientTask
 from rbac.models import Clinic, ConsentRecord, Membership, User
+from rbac.roles import PATIENT
 
 
 def campaign_audience(*, campaign: Campaign) -> QuerySet[User]:
-    """Patients of the campaign's clinic matching its segment (see ``Campaign``)."""
+    """Patients of the campaign's clinic (active membership with the patient role) matching its
+    segment (see ``Campaign``)."""
     clinic, segment = campaign.clinic, campaign.segment or {}
     in_clinic = Exists(
-        Membership.objects.filter(user=OuterRef("pk"), clinic=clinic, is_active=True)
-    ) | Exists(
-        ConsentRecord.objects.filter(patient=OuterRef("pk"), clinic=clinic).exclude(
-            status=ConsentRecord.Status.REVOKED
+        Membership.objects.filter(
+            user=OuterRef("pk"), clinic=clinic, is_active=True, role__slug=PATIENT
         )
     )
     users = User.objects.filter(in_clinic, kind=User.Kind.PATIENT, is_active=True)

@@ -14,25 +14,25 @@ from engagement.services.campaigns import (
 )
 from engagement.services.optouts import optout_record
 from engagement.services.reminders import task_complete
-from rbac.models import ConsentRecord, Membership, Role
+from rbac.models import ConsentRecord
+from rbac.services import consent_record
+from tests.engagement.conftest import grant
 
 ACTOR = system_actor("tests")
 
 
 @pytest.fixture
 def enrol(clinic):
-    role = Role.objects.create(slug="patient", name="Patient")
-
     def enrol(patient, *, consent: bool = True):
-        Membership.objects.create(user=patient, clinic=clinic, role=role)
+        grant(patient, clinic, "patient")
         if consent:
-            ConsentRecord.objects.create(
+            consent_record(
                 patient=patient,
                 clinic=clinic,
                 consent_type=ConsentRecord.Type.MARKETING,
-                status=ConsentRecord.Status.CONFIRMED,
-                text="Marketing messages",
-                recorded_by="tests",
+                text="May we send you preventive care messages?",
+                language="en",
+                actor=ACTOR,
             )
         return patient
 
