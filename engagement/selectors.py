@@ -6,9 +6,17 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from engagement.models import Campaign, Message, MessageStatus, PatientTag, PatientTask
+from engagement.models import (
+    Campaign,
+    Message,
+    MessageStatus,
+    PatientTag,
+    PatientTask,
+    Reminder,
+)
 from rbac.models import Clinic, ConsentRecord, Membership, User
 from rbac.roles import PATIENT
+from rbac.selectors import clinics_where
 
 
 def campaign_audience(*, campaign: Campaign) -> QuerySet[User]:
@@ -132,3 +140,38 @@ def clinic_engagement_over_time(*, clinic: Clinic, days: int = 30) -> list[dict[
         )
         entry["tasks_completed"] = row["n"]
     return [rows[day] for day in sorted(rows)]
+
+
+def staff_clinic(*, user: User, permission: str, clinic_public_id: str) -> Clinic | None:
+    """The clinic by public id when ``user`` holds ``permission`` there (else None → 404)."""
+    return clinics_where(user, permission).filter(public_id=clinic_public_id).first()
+
+
+def clinic_patient(*, clinic: Clinic, patient_public_id: str) -> User | None:
+    return User.objects.filter(
+        public_id=patient_public_id,
+        kind=User.Kind.PATIENT,
+        memberships__clinic=clinic,
+        memberships__is_active=True,
+        memberships__role__slug=PATIENT,
+    ).first()
+
+
+def reminders_for_staff(*, user: User) -> QuerySet[Reminder]:
+    return Reminder.objects.filter(
+        clinic__in=clinics_where(user, "engagement.view_reminder")
+    ).select_related("patient", "clinic")
+
+
+def campaigns_for_staff(*, user: User, permission: str = "engagement.view_campaign"):
+    return Campaign.objects.filter(clinic__in=clinics_where(user, permission)).select_related(
+        "clinic"
+    )
+
+
+def messages_for_staff(*, user: User) -> QuerySet[Message]:
+    return (
+        Message.objects.filter(clinic__in=clinics_where(user, "engagement.view_message"))
+        .select_related("recipient", "campaign")
+        .defer("to_address", "subject", "body", "html_body")
+    )
