@@ -212,6 +212,8 @@ SPECTACULAR_SETTINGS = {
 # Private, loopback and link-local targets are refused unless this is on (tests, development).
 OUTBOUND_HTTP_ALLOW_PRIVATE = env.bool("OUTBOUND_HTTP_ALLOW_PRIVATE", default=DEBUG)
 OUTBOUND_HTTP_TIMEOUT_SECONDS = env.float("OUTBOUND_HTTP_TIMEOUT_SECONDS", default=15.0)
+# URLs partners register (webhook endpoints, FHIR servers) must be https outside development.
+OUTBOUND_HTTP_REQUIRE_HTTPS = env.bool("OUTBOUND_HTTP_REQUIRE_HTTPS", default=not DEBUG)
 
 # --- Celery ---
 # Embedded default: a filesystem broker (no server). Production: Redis from REDIS_URL.
