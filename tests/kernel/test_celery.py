@@ -11,26 +11,26 @@ from tests.infra import require_redis
 
 @pytest.fixture
 def redis_celery_app() -> Iterator[Celery]:
-    """The project's Celery app, pointed at REDIS_URL and not eager, restored afterwards."""
+    """The project's Celery configuration on REDIS_URL, not eager, with a result backend.
+
+    A separate app instance, so the eager project app other tests use keeps its state; the
+    worker makes its app the current one, so the project app is made current again after.
+    """
     url = require_redis()
-    conf = celery_app.conf
-    saved = {
-        "broker_url": conf.broker_url,
-        "result_backend": conf.result_backend,
-        "task_always_eager": conf.task_always_eager,
-        "broker_transport_options": conf.broker_transport_options,
-    }
-    conf.update(
+    app = Celery("careos", set_as_current=False)
+    app.config_from_object("django.conf:settings", namespace="CELERY")
+    app.conf.update(
         broker_url=url,
         result_backend=url,
         task_always_eager=False,
         broker_transport_options={"visibility_timeout": 3600},
     )
     try:
-        yield celery_app
+        yield app
     finally:
-        conf.update(saved)
-        celery_app.pool.force_close_all()
+        app.close()
+        celery_app.set_current()
+        celery_app.set_default()
 
 
 def test_project_celery_settings():
@@ -49,7 +49,13 @@ def test_a_real_task_runs_on_a_real_worker_over_redis(redis_celery_app):
     with start_worker(
         redis_celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10
     ) as worker:
-        result = ping.apply_async(ignore_result=False)
+        task = redis_celery_app.tasks[ping.name]
+        assert task.app is redis_celery_app
+        result = task.apply_async(ignore_result=False)
         assert result.get(timeout=10) == "pong"
         assert result.successful()
         assert worker.hostname
+
+
+def test_tasks_run_eagerly_in_tests_by_default():
+    assert ping.delay().get() == "pong"
