@@ -1,15 +1,22 @@
+import threading
+from collections.abc import Callable
 from datetime import timedelta
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import time_machine
+from django.db import connection
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
+from rest_framework.test import APIClient
 
 from careos.idempotency import idempotency_records_prune
 from careos.models import IdempotencyRecord
 from careos.tasks import prune_idempotency_records
 from rbac.models import Clinic, User
+from tests.infra import require_postgresql
+from tests.kernel.views import GatedCreateView
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.kernel.urls")]
 
@@ -214,3 +221,55 @@ def test_schema_documents_the_header():
     schema = SchemaGenerator().get_schema(request=None, public=True)
     parameters = schema["paths"]["/api/test/clinics"]["post"]["parameters"]
     assert {"in": "header", "name": "Idempotency-Key"}.items() <= parameters[0].items()
+
+
+def in_own_connection(fn: Callable[[], Any]) -> threading.Thread:
+    """Run ``fn`` in a thread, i.e. on its own autocommitting database connection."""
+
+    def run() -> None:
+        try:
+            fn()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_real_concurrent_duplicate_gets_409_then_replay():
+    """Two overlapping requests, each on its own connection (as in production, outside the
+    test's transaction): the claim is committed before the view runs. PostgreSQL only."""
+    require_postgresql()
+    view = GatedCreateView
+    view.entered.clear()
+    view.gate.clear()
+    view.runs = 0
+    url = "/api/test/gated"
+    headers = {"Idempotency-Key": "key-1", "X-Tenant": "tenant-concurrent"}
+    responses: dict[str, Any] = {}
+
+    def send(name: str) -> Callable[[], None]:
+        def request() -> None:
+            responses[name] = APIClient().post(url, BODY, format="json", headers=headers)
+
+        return request
+
+    first = in_own_connection(send("first"))
+    try:
+        assert view.entered.wait(timeout=10)
+        in_own_connection(send("duplicate")).join(timeout=10)
+    finally:
+        view.gate.set()
+        first.join(timeout=10)
+    in_own_connection(send("replay")).join(timeout=10)
+    in_own_connection(
+        lambda: IdempotencyRecord.objects.filter(owner_ref="tenant-concurrent").delete()
+    ).join(timeout=10)
+
+    assert responses["duplicate"].status_code == 409
+    assert responses["duplicate"].json()["code"] == "idempotency_in_progress"
+    assert responses["first"].status_code == 201
+    assert responses["replay"]["Idempotent-Replayed"] == "true"
+    assert responses["replay"].json() == responses["first"].json() == {"id": "thing_1"}
+    assert view.runs == 1

@@ -7,6 +7,7 @@ handler500 = "careos.api.exceptions.handler500"
 
 urlpatterns = [
     path("api/test/clinics", views.ClinicCreateView.as_view()),
+    path("api/test/gated", views.GatedCreateView.as_view()),
     path("api/test/tenant-clinics", views.TenantClinicCreateView.as_view()),
     path("api/test/clinics/<str:public_id>", views.ClinicDetailView.as_view()),
     path("api/test/profile", views.ProfileView.as_view()),

@@ -1,5 +1,6 @@
 """Test-only views exercising kernel API behaviour (wired in ``tests.kernel.urls``)."""
 
+import threading
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -44,6 +45,24 @@ class TenantClinicCreateView(ClinicCreateView):
     @idempotent(owner_ref=lambda request: request.headers.get("X-Tenant"))
     def post(self, request: Request) -> Response:
         return ClinicCreateView.post.__wrapped__(self, request)
+
+
+class GatedCreateView(APIView):
+    """Signals ``entered``, then waits for ``gate``: lets a test overlap two requests. Writes
+    only its idempotency record (so a transactional test flushes just the kernel's tables)."""
+
+    permission_classes = [AllowAny]
+    entered = threading.Event()
+    gate = threading.Event()
+    runs = 0
+
+    @idempotent(owner_ref=lambda request: request.headers.get("X-Tenant"))
+    def post(self, request: Request) -> Response:
+        cls = type(self)
+        cls.runs += 1
+        cls.entered.set()
+        cls.gate.wait(timeout=10)
+        return Response({"id": f"thing_{cls.runs}"}, status=201)
 
 
 class AddressSerializer(serializers.Serializer):
