@@ -88,7 +88,7 @@ class MyPushSubscriptionsView(generics.ListAPIView):
         subscription = push.push_subscription_register(
             user=request.user,
             endpoint=data.validated_data["endpoint"],
-            p256dh=data.validated_data["keys"]["p256dh"],
+            p256dh=data.validated_data["keys"]["p_256dh"],
             auth=data.validated_data["keys"]["auth"],
             user_agent=request.headers.get("User-Agent", ""),
         )

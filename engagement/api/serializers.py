@@ -223,7 +223,8 @@ class PushSubscriptionSerializer(serializers.ModelSerializer):
 
 
 class PushKeysSerializer(serializers.Serializer):
-    p256dh = serializers.CharField(max_length=200)
+    # "p256dh" on the wire: the camelCase parser reads it as p_256dh.
+    p_256dh = serializers.CharField(max_length=200)
     auth = serializers.CharField(max_length=100)
 
 
