@@ -186,8 +186,7 @@ def campaign_send_batch(*, campaign_id: int, batch_size: int | None = None) -> i
         if campaign.status != Campaign.Status.SENDING:
             return 0
         users = list(
-            campaign_audience(campaign=campaign)
-            .filter(pk__gt=campaign.cursor)
+            campaign_audience(campaign=campaign, after_pk=campaign.cursor)
             .order_by("pk")
             .only(
                 "pk",
