@@ -175,3 +175,24 @@ def test_launch_twice_is_a_conflict(clinic):
     campaign_launch(campaign=campaign, actor=ACTOR)
     with pytest.raises(ConflictError):
         campaign_launch(campaign=campaign, actor=ACTOR)
+
+
+@pytest.mark.django_db
+def test_scheduled_campaign_starts_when_due(clinic, enrol, make_patient):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from engagement.services.campaigns import campaigns_start_due
+
+    enrol(make_patient())
+    later = timezone.now() + timedelta(hours=2)
+    campaign = _campaign(clinic, scheduled_at=later)
+    campaign_launch(campaign=campaign, actor=ACTOR)
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SCHEDULED
+    assert campaigns_start_due() == 0
+    assert campaigns_start_due(now=later + timedelta(seconds=1)) == 1
+    assert campaigns_start_due(now=later + timedelta(seconds=2)) == 0
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SENDING
