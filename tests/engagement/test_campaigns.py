@@ -5,7 +5,7 @@ from django.test.utils import CaptureQueriesContext
 from careos.actors import system_actor
 from engagement.channels.sms_console import ConsoleSMSTransport
 from engagement.models import Campaign, Message, MessageStatus, OptOut, PatientTag, PatientTask
-from engagement.selectors import campaign_analytics
+from engagement.selectors import campaign_analytics, clinic_engagement_over_time
 from engagement.services.campaigns import (
     campaign_cancel,
     campaign_create,
@@ -90,6 +90,8 @@ def test_campaign_sends_to_segment_in_batches(
         "cancelled": 0,
         "task_completions": 1,
     }
+    (today,) = clinic_engagement_over_time(clinic=clinic)
+    assert (today["sent"], today["suppressed"], today["tasks_completed"]) == (3, 1, 1)
 
 
 @pytest.mark.django_db
