@@ -30,9 +30,7 @@ class MyTasksView(generics.ListAPIView):
     serializer_class = TaskSerializer
 
     def get_queryset(self) -> QuerySet[PatientTask]:
-        queryset = PatientTask.objects.filter(patient=self.request.user)
-        wanted = self.request.query_params.get("status")
-        return queryset.filter(status=wanted) if wanted else queryset
+        return PatientTask.objects.filter(patient=self.request.user)
 
     @extend_schema(tags=TAGS, summary="My tasks")
     def get(self, request: Request) -> Response:

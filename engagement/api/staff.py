@@ -15,16 +15,18 @@ from engagement.api.serializers import (
     CampaignInputSerializer,
     CampaignSerializer,
     EngagementDaySerializer,
+    MessageFilterSerializer,
     MessageSerializer,
     ReminderInputSerializer,
     ReminderSerializer,
     TaskInputSerializer,
     TaskSerializer,
+    TemplateFilterSerializer,
     TemplateInputSerializer,
     TemplatePreviewSerializer,
     TemplateSerializer,
 )
-from engagement.models import Campaign, Message, MessageTemplate, Reminder
+from engagement.models import Campaign, Channel, Message, MessageStatus, MessageTemplate, Reminder
 from engagement.services import campaigns, reminders, templates
 from rbac.api.permissions import HasClinicPermission
 
@@ -52,8 +54,10 @@ class TemplateListView(generics.ListAPIView):
     serializer_class = TemplateSerializer
 
     def get_queryset(self) -> QuerySet[MessageTemplate]:
+        filters = TemplateFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        key = filters.validated_data.get("key")
         queryset = MessageTemplate.objects.all()
-        key = self.request.query_params.get("key")
         return queryset.filter(key=key) if key else queryset
 
     @extend_schema(
@@ -319,15 +323,18 @@ class MessageLogView(generics.ListAPIView):
     permission_classes = [HasClinicPermission]
     required_permission = "engagement.view_message"
     serializer_class = MessageSerializer
-    filters = ("status", "channel", "purpose")
 
     def get_queryset(self) -> QuerySet[Message]:
-        queryset = selectors.messages_for_staff(user=self.request.user)
-        for name in self.filters:
-            value = self.request.query_params.get(name)
-            if value:
-                queryset = queryset.filter(**{name: value})
-        campaign = self.request.query_params.get("campaignId")
+        params = self.request.query_params
+        wanted = {"status": "status", "channel": "channel", "purpose": "purpose"}
+        wanted["campaignId"] = "campaign_id"
+        filters = MessageFilterSerializer(
+            data={field: params[name] for name, field in wanted.items() if params.get(name)}
+        )
+        filters.is_valid(raise_exception=True)
+        values = dict(filters.validated_data)
+        campaign = values.pop("campaign_id", None)
+        queryset = selectors.messages_for_staff(user=self.request.user).filter(**values)
         if campaign:
             queryset = queryset.filter(campaign__public_id=campaign)
         return queryset
@@ -336,8 +343,8 @@ class MessageLogView(generics.ListAPIView):
         tags=TAGS,
         summary="Message log of your clinics (no addresses or content)",
         parameters=[
-            OpenApiParameter("status", str),
-            OpenApiParameter("channel", str),
+            OpenApiParameter("status", str, enum=[c for c, _ in MessageStatus.choices]),
+            OpenApiParameter("channel", str, enum=[c for c, _ in Channel.choices]),
             OpenApiParameter("purpose", str),
             OpenApiParameter("campaignId", str),
         ],
