@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from engagement.api.permissions import SignedIn
+from engagement.api.permissions import PublicIdPathMixin, SignedIn
 from engagement.api.serializers import (
     OptOutSerializer,
     PreferencesSerializer,
@@ -37,7 +37,7 @@ class MyTasksView(generics.ListAPIView):
         return super().get(request)
 
 
-class MyTaskCompleteView(APIView):
+class MyTaskCompleteView(PublicIdPathMixin, APIView):
     permission_classes = [SignedIn]
 
     @extend_schema(tags=TAGS, summary="Mark my task done", request=None, responses=TaskSerializer)
@@ -95,7 +95,7 @@ class MyPushSubscriptionsView(generics.ListAPIView):
         )
 
 
-class MyPushSubscriptionView(APIView):
+class MyPushSubscriptionView(PublicIdPathMixin, APIView):
     permission_classes = [SignedIn]
 
     @extend_schema(tags=TAGS, summary="Unregister a browser", responses={204: None})

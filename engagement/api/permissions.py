@@ -1,3 +1,7 @@
+import re
+from typing import Any
+
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -13,3 +17,18 @@ class SignedIn(BasePermission):
             header = view.get_authenticate_header(request) or 'Session realm="careos"'
             raise AuthenticationRequired(header)
         return True
+
+
+_PUBLIC_ID = re.compile(r"[A-Za-z0-9_]{1,40}")
+
+
+class PublicIdPathMixin:
+    """Path ids that cannot be public ids answer 404 before any query (no odd bytes reach the
+    database)."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        for name in ("public_id", "clinic_id"):
+            value = kwargs.get(name)
+            if value is not None and not _PUBLIC_ID.fullmatch(value):
+                raise NotFound()
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from careos.errors import NotFoundError
 from engagement import selectors
+from engagement.api.permissions import PublicIdPathMixin
 from engagement.api.serializers import (
     CampaignAnalyticsSerializer,
     CampaignInputSerializer,
@@ -81,7 +82,7 @@ class TemplateListView(generics.ListAPIView):
         return Response(TemplateSerializer(template).data, status=status.HTTP_201_CREATED)
 
 
-class TemplateDetailView(APIView):
+class TemplateDetailView(PublicIdPathMixin, APIView):
     permission_classes = [HasClinicPermission]
     required_permissions = {
         "GET": "engagement.view_messagetemplate",
@@ -109,7 +110,7 @@ class TemplateDetailView(APIView):
         return Response(TemplateSerializer(template).data)
 
 
-class TemplatePreviewView(APIView):
+class TemplatePreviewView(PublicIdPathMixin, APIView):
     permission_classes = [HasClinicPermission]
     required_permission = "engagement.view_messagetemplate"
 
@@ -163,7 +164,7 @@ class ReminderListView(generics.ListAPIView):
         return Response(ReminderSerializer(reminder).data, status=status.HTTP_201_CREATED)
 
 
-class ReminderCancelView(APIView):
+class ReminderCancelView(PublicIdPathMixin, APIView):
     permission_classes = [HasClinicPermission]
     required_permission = "engagement.change_reminder"
 
@@ -241,7 +242,7 @@ def _campaign(request: Request, public_id: str, permission: str) -> Campaign:
     )
 
 
-class CampaignDetailView(APIView):
+class CampaignDetailView(PublicIdPathMixin, APIView):
     permission_classes = [HasClinicPermission]
     required_permission = "engagement.view_campaign"
 
@@ -251,7 +252,7 @@ class CampaignDetailView(APIView):
         return Response(CampaignSerializer(campaign).data)
 
 
-class CampaignLaunchView(APIView):
+class CampaignLaunchView(PublicIdPathMixin, APIView):
     permission_classes = [HasClinicPermission]
     required_permission = "engagement.change_campaign"
 
@@ -267,7 +268,7 @@ class CampaignLaunchView(APIView):
         return Response(CampaignSerializer(campaign).data)
 
 
-class CampaignCancelView(APIView):
+class CampaignCancelView(PublicIdPathMixin, APIView):
     permission_classes = [HasClinicPermission]
     required_permission = "engagement.change_campaign"
 
@@ -283,7 +284,7 @@ class CampaignCancelView(APIView):
         return Response(CampaignSerializer(campaign).data)
 
 
-class CampaignAnalyticsView(APIView):
+class CampaignAnalyticsView(PublicIdPathMixin, APIView):
     permission_classes = [HasClinicPermission]
     required_permission = "engagement.view_campaign"
 
@@ -295,7 +296,7 @@ class CampaignAnalyticsView(APIView):
         )
 
 
-class ClinicEngagementView(APIView):
+class ClinicEngagementView(PublicIdPathMixin, APIView):
     permission_classes = [HasClinicPermission]
     required_permission = "engagement.view_campaign"
 
