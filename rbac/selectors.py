@@ -149,6 +149,29 @@ def clinics_where(user: User | AnonymousUser | None, permission: str) -> QuerySe
     )
 
 
+def scope_to_user(
+    queryset: QuerySet,
+    user: User | AnonymousUser | None,
+    permission: str,
+    *,
+    clinic_field: str = "clinic",
+    own_field: str | None = None,
+) -> QuerySet:
+    """``queryset`` cut down to what ``user`` may see with ``permission``: rows whose
+    ``clinic_field`` is one of ``clinics_where(user, permission)``, plus (for ``view_*``
+    permissions, when ``own_field`` names the row's patient/owner FK) the user's own rows.
+    Superusers see everything; anonymous users nothing. Use it in selectors, so another
+    tenant's object is simply not found (404)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return queryset.none()
+    if user.is_superuser:
+        return queryset
+    q = Q(**{f"{clinic_field}__in": clinics_where(user, permission)})
+    if own_field is not None and _is_read(permission):
+        q |= Q(**{own_field: user})
+    return queryset.filter(q)
+
+
 def role_templates() -> QuerySet[Role]:
     return Role.objects.filter(clinic__isnull=True).prefetch_related("permissions")
 

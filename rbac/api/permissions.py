@@ -7,6 +7,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from rbac.roles import split_permission
 from rbac.selectors import user_can
 
 
@@ -32,7 +33,13 @@ class HasClinicPermission(BasePermission):
     a method missing there is refused). ``has_permission`` asks "in any of the user's clinics";
     ``has_object_permission`` asks for the object's clinic (``user_can(user, perm, obj)``).
     Anonymous → 401, lacking the permission → 403. Querysets must still be scoped in the selector
-    with ``clinics_where`` so another tenant's object is a 404 before this is consulted.
+    (``rbac.selectors.scope_to_user`` / ``clinics_where``) so another tenant's object is a 404
+    before this is consulted.
+
+    Views that also serve people their own records (a patient reading their consents) set
+    ``allow_own_records = True``: for ``view_*`` permissions ``has_permission`` then admits any
+    authenticated user, and the selector must scope with ``scope_to_user(..., own_field=...)``;
+    object checks still apply.
     """
 
     message = "You do not have permission to do this."
@@ -57,7 +64,13 @@ class HasClinicPermission(BasePermission):
     def has_permission(self, request: Request, view: APIView) -> bool:
         self._authenticated(request, view)
         permission = self.required(request, view)
-        return permission is not None and user_can(request.user, permission)
+        if permission is None:
+            return False
+        if getattr(view, "allow_own_records", False) and split_permission(permission)[1].startswith(
+            "view_"
+        ):
+            return True
+        return user_can(request.user, permission)
 
     def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
         self._authenticated(request, view)

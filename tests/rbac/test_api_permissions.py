@@ -5,9 +5,10 @@ from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory, force_authenticate
 from rest_framework.views import APIView
 
+from rbac import services
 from rbac.api.permissions import HasClinicPermission
-from rbac.models import Clinic, User
-from rbac.selectors import clinics_where
+from rbac.models import Clinic, ConsentRecord, User
+from rbac.selectors import clinics_where, scope_to_user
 
 pytestmark = pytest.mark.django_db
 
@@ -93,3 +94,45 @@ def test_view_without_required_permission_is_a_programming_error(agent_a: User):
     assert response.status_code == 500
     assert response.data["code"] == "internal_error"
     assert "required_permission" not in str(response.data)
+
+
+class MyConsentsView(APIView):
+    """A list a patient may read for themselves and staff for their clinics."""
+
+    permission_classes = [HasClinicPermission]
+    required_permission = "rbac.view_consentrecord"
+    allow_own_records = True
+
+    def get(self, request: Request) -> Response:
+        rows = scope_to_user(
+            ConsentRecord.objects.all(), request.user, self.required_permission, own_field="patient"
+        )
+        return Response(sorted(c.public_id for c in rows))
+
+
+def list_consents(user: User | None) -> Response:
+    request = APIRequestFactory().get("/consents")
+    if user is not None:
+        force_authenticate(request, user=user)
+    return MyConsentsView.as_view()(request)
+
+
+def test_own_records_and_clinic_scoping(patient_a, patient_b, agent_a, clinic_a, clinic_b, actor):
+    def consent(patient: User, clinic: Clinic) -> str:
+        return services.consent_record(
+            patient=patient,
+            consent_type="data_sharing",
+            text="ok",
+            language="en",
+            clinic=clinic,
+            actor=actor,
+        ).public_id
+
+    a = consent(patient_a, clinic_a)
+    b = consent(patient_b, clinic_b)
+    assert list_consents(patient_a).data == [a]
+    assert list_consents(patient_b).data == [b]
+    assert list_consents(agent_a).data == [a]
+    assert list_consents(None).status_code == 401
+    root = User.objects.create_superuser(username="root", password=None)
+    assert list_consents(root).data == sorted([a, b])
