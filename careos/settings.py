@@ -11,9 +11,11 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
-
 env = environ.Env()
+
+# Local state of the embedded default (SQLite file, filesystem broker, demo credentials).
+# CI points it at a temporary directory for its smoke run.
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DEBUG", default=False)
 
@@ -118,7 +120,7 @@ DATABASES = {
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    VAR_DIR.mkdir(exist_ok=True)
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -285,5 +287,9 @@ OAUTH2_PROVIDER: dict = {
 # --- support ---
 
 # --- connectors ---
+
+# --- demo (``manage.py seed_demo``) ---
+# Credentials the demo modules create, for ``make run``'s banner and the CI smoke run.
+DEMO_CREDENTIALS_FILE = VAR_DIR / "demo-credentials.json"
 
 SESSION_COOKIE_AGE = int(timedelta(hours=12).total_seconds())
