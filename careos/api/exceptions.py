@@ -83,7 +83,7 @@ def problem_response(
 
 
 def _camel_path(parts: list[str]) -> str:
-    return ".".join(camelize_re.sub(underscore_to_camel, part) for part in parts)
+    return ".".join(underscore_to_camel(camelize_re, part) for part in parts)
 
 
 def flatten_validation_errors(detail: Any, path: list[str] | None = None) -> list[dict[str, str]]:
