@@ -19,7 +19,7 @@ test: install
 # Sets up the virtualenv, migrates, seeds the demo data, then runs web (gunicorn on
 # http://127.0.0.1:8000), one Celery worker and Celery beat in the foreground; Ctrl-C stops all.
 run: install
-	$(PY) scripts/run_platform.py
+	$(PY) scripts/run_platform.py $(RUN_ARGS)
 
 # The same lint steps as .ci/run.
 lint: lint-ruff lint-format lint-imports lint-migrations
