@@ -307,6 +307,23 @@ PARTNER_USAGE_INPROCESS_FLUSH = env.bool(
 )
 MIDDLEWARE.append("partners.middleware.PartnerUsageMiddleware")
 
+
+def _partner_pkce_required(client_id: str) -> bool:
+    from partners.oauth import pkce_required
+
+    return pkce_required(client_id)
+
+
+OAUTH2_PROVIDER.update(
+    {
+        "SCOPES_BACKEND_CLASS": "partners.oauth.CatalogScopes",
+        "PKCE_REQUIRED": _partner_pkce_required,  # public clients must use PKCE
+        "ROTATE_REFRESH_TOKEN": True,
+        "REFRESH_TOKEN_REUSE_PROTECTION": True,
+        "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"] if DEBUG else ["https"],
+    }
+)
+
 # --- payments ---
 
 # --- leads ---
