@@ -308,16 +308,10 @@ PARTNER_USAGE_INPROCESS_FLUSH = env.bool(
 MIDDLEWARE.append("partners.middleware.PartnerUsageMiddleware")
 
 
-def _partner_pkce_required(client_id: str) -> bool:
-    from partners.oauth import pkce_required
-
-    return pkce_required(client_id)
-
-
 OAUTH2_PROVIDER.update(
     {
         "SCOPES_BACKEND_CLASS": "partners.oauth.CatalogScopes",
-        "PKCE_REQUIRED": _partner_pkce_required,  # public clients must use PKCE
+        # PKCE_REQUIRED: set to partners.oauth.pkce_required (public clients) by the app's ready().
         "ROTATE_REFRESH_TOKEN": True,
         "REFRESH_TOKEN_REUSE_PROTECTION": True,
         "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"] if DEBUG else ["https"],

@@ -12,3 +12,8 @@ def real_redis(partner_rate_limit_isolation: str) -> redis.Redis:
     if not url:
         pytest.skip("needs REDIS_URL")
     return redis.Redis.from_url(url, decode_responses=True)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_rate_limits(partner_rate_limit_isolation: str) -> str:
+    return partner_rate_limit_isolation
