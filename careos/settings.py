@@ -306,6 +306,14 @@ PARTNER_USAGE_INPROCESS_FLUSH = env.bool(
     "PARTNER_USAGE_INPROCESS_FLUSH", default=not PARTNER_RATE_LIMIT_REDIS_URL
 )
 MIDDLEWARE.append("partners.middleware.PartnerUsageMiddleware")
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "PartnerStatusEnum": "partners.models.partner.Partner.Status",
+        "PartnerApplicationStatusEnum": "partners.models.applications.PartnerApplication.Status",
+        "ApiKeyStatusEnum": "partners.models.credentials.ApiKey.Status",
+        "PartnerScopeEnum": "partners.scopes.SCOPE_CHOICES",
+    }
+)
 
 
 OAUTH2_PROVIDER.update(

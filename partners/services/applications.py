@@ -321,3 +321,24 @@ def application_deprecate(
         actor=actor, action="partner.application.deprecated", application=application, reason=reason
     )
     return application
+
+
+@transaction.atomic
+def oauth_client_reset_secret(*, client: PartnerOAuthClient, actor: Actor | User) -> str:
+    """A new secret for a confidential client, returned once; the old one stops working."""
+    client = PartnerOAuthClient.objects.select_related("application").get(pk=client.pk)
+    if client.application.client_type != Application.CLIENT_CONFIDENTIAL:
+        raise ConflictError("A public client has no secret.", code="public_client")
+    if client.revoked_at is not None:
+        raise ConflictError("This client is revoked.")
+    secret = generate_client_secret()
+    client.application.client_secret = secret
+    client.application.save(update_fields=["client_secret", "updated"])
+    audit_record(
+        actor=actor,
+        action="partner.oauth_client.secret_reset",
+        target_type="oauth_client",
+        target_ref=client.application.client_id,
+        metadata={"partner": client.partner.public_id},
+    )
+    return secret
