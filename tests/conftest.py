@@ -14,3 +14,10 @@ def _demo_credentials_in_tmp(settings, tmp_path: Path) -> Path:
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
+
+
+from tests.partners.fixtures import (  # noqa: E402, F401
+    partner,
+    partner_api_client,
+    partner_rate_limit_isolation,
+)
