@@ -24,6 +24,9 @@ from partners.models import (
 from partners.services import applications as app_services
 from partners.services import credentials, lifecycle
 
+# The webhooks console lives with the webhooks code; importing it registers it.
+from partners.webhooks import admin as webhooks_admin  # noqa: F401
+
 
 def _each(
     request: HttpRequest, queryset: QuerySet, action: Callable[[Any], str | None], done: str
