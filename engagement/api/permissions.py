@@ -6,17 +6,13 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from rbac.api.permissions import AuthenticationRequired
-
 
 class SignedIn(BasePermission):
-    """Any signed-in user (their own data only, scoped in the view): anonymous → 401."""
+    """Any signed-in user (their own data only, scoped in the view). Anonymous: DRF answers
+    ``NotAuthenticated``, a 401 problem with the authenticator's challenge."""
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        if not (request.user and request.user.is_authenticated):
-            header = view.get_authenticate_header(request) or 'Session realm="careos"'
-            raise AuthenticationRequired(header)
-        return True
+        return bool(request.user and request.user.is_authenticated)
 
 
 _PUBLIC_ID = re.compile(r"[A-Za-z0-9_]{1,40}")
