@@ -1,14 +1,16 @@
 """Reads shared by the API, admin, services and tasks. Tenancy is applied here."""
 
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Avg, Count, Q, QuerySet
 
+from careos.errors import NotFoundError
 from partners.models import Partner
 from rbac.models import Clinic, User
 from support.businesstime import is_open_at
 from support.models import AgentProfile, CsatResponse, Queue, Ticket
-from support.models.ticket import Status
+from support.models.ticket import RUNNING_STATUSES, Status
 from support.permissions import agent_clinic_ids
 from support.schedules import agent_schedule
 
@@ -99,21 +101,93 @@ def supervisor_for(*, ticket: Ticket, now: datetime) -> User | None:
     return fallback.user if fallback else None
 
 
-def csat_averages(*, clinic_ids: set[int] | None = None) -> dict[str, list[dict]]:
-    """Average rating and count per clinic, queue and agent."""
+def csat_report(*, clinic_ids: set[int] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Average rating and number of responses per clinic, queue and agent."""
     rows = CsatResponse.objects.all()
     if clinic_ids is not None:
         rows = rows.filter(clinic_id__in=clinic_ids)
 
-    def group(*fields: str) -> list[dict]:
-        return list(
-            rows.values(*fields)
+    def group(relation: str, name: str) -> list[dict[str, Any]]:
+        grouped = (
+            rows.values(f"{relation}__public_id", f"{relation}__{name}")
             .annotate(average=Avg("rating"), responses=Count("pk"))
-            .order_by(*fields)
+            .order_by(f"{relation}__public_id")
         )
+        return [
+            {
+                "id": row[f"{relation}__public_id"],
+                "name": row[f"{relation}__{name}"],
+                "average": round(float(row["average"]), 2),
+                "responses": row["responses"],
+            }
+            for row in grouped
+        ]
 
     return {
-        "clinics": group("clinic__public_id", "clinic__name"),
-        "queues": group("queue__public_id", "queue__name"),
-        "agents": group("agent__public_id", "agent__username"),
+        "clinics": group("clinic", "name"),
+        "queues": group("queue", "name"),
+        "agents": group("agent", "username"),
     }
+
+
+def ticket_reload(*, ticket: Ticket) -> Ticket:
+    return _tickets().get(pk=ticket.pk)
+
+
+def filter_sla_state(qs: QuerySet[Ticket], state: str, *, now: datetime) -> QuerySet[Ticket]:
+    """``breached``: any target breached (flagged, or overdue and running); ``warning``: past a
+    warning instant but not breached; ``ok``: neither."""
+    running = Q(status__in=RUNNING_STATUSES)
+    breached = (
+        Q(first_response_breached_at__isnull=False)
+        | Q(next_response_breached_at__isnull=False)
+        | Q(resolution_breached_at__isnull=False)
+        | (running & Q(first_responded_at__isnull=True, first_response_due_at__lte=now))
+        | (running & Q(next_response_due_at__lte=now))
+        | (running & Q(resolution_due_at__lte=now))
+    )
+    warning = (
+        Q(first_response_warned_at__isnull=False)
+        | Q(next_response_warned_at__isnull=False)
+        | Q(resolution_warned_at__isnull=False)
+        | (running & Q(first_responded_at__isnull=True, first_response_warn_at__lte=now))
+        | (running & Q(next_response_warn_at__lte=now))
+        | (running & Q(resolution_warn_at__lte=now))
+    )
+    if state == "breached":
+        return qs.filter(breached)
+    if state == "warning":
+        return qs.filter(warning).exclude(breached)
+    if state == "ok":
+        return qs.exclude(breached).exclude(warning)
+    return qs
+
+
+def ticket_for_user(*, user: User, public_id: str) -> tuple[Ticket, bool]:
+    """A ticket the user requested or works on; ``(ticket, as_agent)``. Raises NotFoundError for
+    anything else (another clinic's ticket is 404, not 403)."""
+    clinic_ids = agent_clinic_ids(user)
+    ticket = (
+        _tickets()
+        .filter(Q(requester=user) | Q(clinic_id__in=clinic_ids), public_id=public_id)
+        .first()
+    )
+    if ticket is None:
+        raise NotFoundError("No such ticket.")
+    return ticket, ticket.clinic_id in clinic_ids
+
+
+def ticket_for_partner(*, partner: Partner, public_id: str) -> Ticket:
+    ticket = tickets_for_requester(partner=partner).filter(public_id=public_id).first()
+    if ticket is None:
+        raise NotFoundError("No such ticket.")
+    return ticket
+
+
+def queues_for_agent(*, user: User) -> QuerySet[Queue]:
+    return (
+        Queue.objects.filter(clinic_id__in=agent_clinic_ids(user), is_active=True)
+        .select_related("clinic")
+        .annotate(open_tickets=Count("tickets", filter=Q(tickets__status__in=OPEN_STATUSES)))
+        .order_by("clinic_id", "name")
+    )

@@ -1,0 +1,46 @@
+"""Who may call the ticket endpoints: requesters (a signed-in user, or a partner credential
+with ``read:support``/``write:support``) and agents (``support.work_ticket`` in the clinic)."""
+
+from typing import Any
+
+from partners.api.permissions import RequiresScope
+from partners.principal import PartnerPrincipal
+from rest_framework import exceptions
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+
+from support.permissions import agent_clinic_ids
+
+READ_SCOPE = "read:support"
+WRITE_SCOPE = "write:support"
+
+
+def partner_principal(request: Request) -> PartnerPrincipal | None:
+    return request.auth if isinstance(request.auth, PartnerPrincipal) else None
+
+
+class IsRequester(BasePermission):
+    """A signed-in user, or a partner credential holding the method's support scope."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if partner_principal(request) is not None:
+            view.required_scopes = {
+                method: READ_SCOPE if method in SAFE_METHODS else WRITE_SCOPE
+                for method in ("GET", "HEAD", "OPTIONS", "POST", "PATCH", "PUT", "DELETE")
+            }
+            return RequiresScope().has_permission(request, view)
+        if not request.user or not request.user.is_authenticated:
+            raise exceptions.NotAuthenticated()
+        return True
+
+
+class IsAgent(BasePermission):
+    """A signed-in user who works tickets in at least one clinic (per-ticket clinic checks are
+    done by the selector: another clinic's ticket is 404)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not request.user or not request.user.is_authenticated:
+            raise exceptions.NotAuthenticated()
+        if partner_principal(request) is not None or not agent_clinic_ids(request.user):
+            raise exceptions.PermissionDenied("Only support agents can do this.")
+        return True
