@@ -1,0 +1,213 @@
+"""rbac reads: permission checks, tenancy scoping, consent and audit lookups.
+
+Permission model (``user_can``):
+
+* Superusers (active) may do everything. Anonymous and inactive users may do nothing.
+* Everyone else is clinic-scoped: ``"app.codename"`` is granted in a clinic when the user holds an
+  active membership there (in an active clinic) whose role has that permission. Django's own
+  user/group permissions are not consulted.
+* The object decides the clinic(s):
+  - ``None``: any clinic of the user ("may do this somewhere"; scope the rows with
+    ``clinics_where``);
+  - a ``Clinic``: that clinic;
+  - a ``User``: the clinics where that user is a patient, i.e. holds an active membership whose
+    role slug is ``"patient"`` (clinic roles keep their template's slug);
+  - anything with ``clinic_id``/``clinic`` set: that clinic; when that is empty, the clinics of
+    its ``patient`` (as for a ``User``);
+  - anything else: no clinic, so only superusers.
+* Object-level: a user may always *read* (``view_*`` permissions) their own records: the object
+  is the user, or its ``patient``/``owner``/``user`` is the user.
+
+The user's clinic→permissions map is loaded with one query and cached on the user instance (one
+request), so checking many objects costs no further queries. Services that change memberships
+clear it on the instance they are given (``permission_cache_clear``).
+"""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q, QuerySet
+
+from rbac.models import (
+    AuditEvent,
+    Clinic,
+    ConsentRecord,
+    Membership,
+    Role,
+    User,
+    email_blind_index,
+    phone_blind_index,
+)
+from rbac.roles import PATIENT, split_permission
+
+_PERMS_CACHE = "_rbac_clinic_permissions"
+_PATIENT_CLINICS_CACHE = "_rbac_patient_clinic_ids"
+_OWNER_ATTRS = ("patient_id", "owner_id", "user_id")
+
+
+def clinic_permissions(user: User) -> dict[int, frozenset[str]]:
+    """``{clinic_pk: {"app.codename", ...}}`` from the user's active memberships (cached)."""
+    cached = getattr(user, _PERMS_CACHE, None)
+    if cached is not None:
+        return cached
+    grants: dict[int, set[str]] = {}
+    rows = Membership.objects.filter(user=user, is_active=True, clinic__is_active=True).values_list(
+        "clinic_id",
+        "role__permissions__content_type__app_label",
+        "role__permissions__codename",
+    )
+    for clinic_id, app_label, codename in rows:
+        perms = grants.setdefault(clinic_id, set())
+        if codename:
+            perms.add(f"{app_label}.{codename}")
+    result = {clinic_id: frozenset(perms) for clinic_id, perms in grants.items()}
+    setattr(user, _PERMS_CACHE, result)
+    return result
+
+
+def permission_cache_clear(user: User) -> None:
+    for attr in (_PERMS_CACHE, _PATIENT_CLINICS_CACHE):
+        if hasattr(user, attr):
+            delattr(user, attr)
+
+
+def patient_clinic_ids(patient: User) -> frozenset[int]:
+    """Clinics where ``patient`` holds an active membership with the patient role (cached)."""
+    cached = getattr(patient, _PATIENT_CLINICS_CACHE, None)
+    if cached is not None:
+        return cached
+    ids = frozenset(
+        Membership.objects.filter(user=patient, is_active=True, role__slug=PATIENT).values_list(
+            "clinic_id", flat=True
+        )
+    )
+    setattr(patient, _PATIENT_CLINICS_CACHE, ids)
+    return ids
+
+
+def _object_clinic_ids(obj: Any) -> Iterable[int]:
+    if isinstance(obj, Clinic):
+        return (obj.pk,)
+    if isinstance(obj, User):
+        return patient_clinic_ids(obj)
+    clinic_id = getattr(obj, "clinic_id", None)
+    if clinic_id is None:
+        clinic = getattr(obj, "clinic", None)
+        clinic_id = getattr(clinic, "pk", None)
+    if clinic_id is not None:
+        return (clinic_id,)
+    patient = getattr(obj, "patient", None)
+    if isinstance(patient, User):
+        return patient_clinic_ids(patient)
+    return ()
+
+
+def _is_own_record(user: User, obj: Any) -> bool:
+    if isinstance(obj, User):
+        return obj.pk == user.pk
+    return any(getattr(obj, attr, None) == user.pk for attr in _OWNER_ATTRS)
+
+
+def _is_read(permission: str) -> bool:
+    return split_permission(permission)[1].startswith("view_")
+
+
+def user_can(user: User | AnonymousUser | None, permission: str, obj: Any = None) -> bool:
+    """Whether ``user`` holds ``permission`` (``"app.codename"``) for ``obj`` (see module doc)."""
+    split_permission(permission)
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    assert isinstance(user, User)
+    if user.is_superuser:
+        return True
+    if obj is not None and _is_read(permission) and _is_own_record(user, obj):
+        return True
+    grants = clinic_permissions(user)
+    if obj is None:
+        return any(permission in perms for perms in grants.values())
+    return any(permission in grants.get(clinic_id, ()) for clinic_id in _object_clinic_ids(obj))
+
+
+def clinics_where(user: User | AnonymousUser | None, permission: str) -> QuerySet[Clinic]:
+    """The active clinics where ``user`` holds ``permission``: scope tenant querysets with it
+    (``Ticket.objects.filter(clinic__in=clinics_where(user, "support.view_ticket"))``)."""
+    app_label, codename = split_permission(permission)
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Clinic.objects.none()
+    if user.is_superuser:
+        return Clinic.objects.filter(is_active=True)
+    return Clinic.objects.filter(
+        is_active=True,
+        pk__in=Membership.objects.filter(
+            user=user,
+            is_active=True,
+            role__permissions__codename=codename,
+            role__permissions__content_type__app_label=app_label,
+        ).values("clinic_id"),
+    )
+
+
+def role_templates() -> QuerySet[Role]:
+    return Role.objects.filter(clinic__isnull=True).prefetch_related("permissions")
+
+
+def memberships_for_user(user: User) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user, is_active=True).select_related("clinic", "role")
+
+
+def consents_for_patient(patient: User) -> QuerySet[ConsentRecord]:
+    """Every consent of ``patient``, newest first (revoked ones included: it is a ledger)."""
+    return (
+        ConsentRecord.objects.filter(patient=patient)
+        .select_related("clinic")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def active_consent(
+    patient: User,
+    consent_type: str,
+    *,
+    clinic: Clinic | None = None,
+    source_platform: str | None = None,
+) -> ConsentRecord | None:
+    """The newest confirmed (not revoked) consent of this type, or ``None``.
+
+    ``clinic``: a consent for that clinic or one without a clinic (covers all).
+    ``source_platform``: only consents given on that platform.
+    """
+    qs = ConsentRecord.objects.filter(
+        patient=patient, consent_type=consent_type, status=ConsentRecord.Status.CONFIRMED
+    )
+    if clinic is not None:
+        qs = qs.filter(Q(clinic=clinic) | Q(clinic__isnull=True))
+    if source_platform is not None:
+        qs = qs.filter(source_platform=source_platform)
+    return qs.order_by("-confirmed_at", "-pk").first()
+
+
+def audit_events_for_patient(patient: User) -> QuerySet[AuditEvent]:
+    """Who did or read what on ``patient``'s data, newest first."""
+    return (
+        AuditEvent.objects.filter(patient=patient)
+        .select_related("actor_user", "clinic")
+        .order_by("-occurred_at", "-pk")
+    )
+
+
+def audit_events_for_clinic(clinic: Clinic) -> QuerySet[AuditEvent]:
+    return (
+        AuditEvent.objects.filter(clinic=clinic)
+        .select_related("actor_user", "patient")
+        .order_by("-occurred_at", "-pk")
+    )
+
+
+def user_by_phone(phone_e164: str) -> User | None:
+    """Exact lookup through the blind index (the phone column itself is encrypted)."""
+    return User.objects.filter(phone_index=phone_blind_index(phone_e164)).first()
+
+
+def user_by_email(email: str) -> User | None:
+    return User.objects.filter(email_index=email_blind_index(email)).first()
