@@ -6,25 +6,21 @@ Payloads carry ids and states, never PHI (no subject, description or comment tex
 from typing import Any
 
 from partners.services.events import publish_event
-
 from support.models import Ticket
 
-EVENT_TYPES = {
-    "ticket.created": "A support ticket was created.",
-    "ticket.status_changed": "A support ticket changed status.",
-    "ticket.reopened": "A solved support ticket was reopened.",
-    "ticket.solved": "A support ticket was solved.",
-    "ticket.commented": "A public reply was added to a support ticket.",
-    "ticket.priority_changed": "A support ticket's priority changed.",
-    "ticket.assigned": "A support ticket was assigned.",
-    "ticket.escalated": "A support ticket was escalated.",
-    "ticket.sla_breached": "A support ticket breached an SLA target.",
+# Our actions → the platform event catalog (partners/migrations/0003_seed_event_types.py).
+CATALOG = {
+    "ticket.created": "ticket.created",
+    "ticket.escalated": "ticket.escalated",
+    "ticket.sla_breached": "ticket.sla_breached",
+    "ticket.solved": "ticket.resolved",
 }
+UPDATED = "ticket.updated"  # every other change, with ``change`` naming it
 
 
 def ticket_payload(ticket: Ticket) -> dict[str, Any]:
     return {
-        "id": ticket.public_id,
+        "ticketId": ticket.public_id,
         "clinicId": ticket.clinic.public_id,
         "status": ticket.status,
         "priority": ticket.priority,
@@ -37,8 +33,8 @@ def ticket_payload(ticket: Ticket) -> dict[str, Any]:
 def ticket_event(*, ticket: Ticket, event_type: str, extra: dict[str, Any] | None = None) -> None:
     """Record the event in the caller's transaction; partner tickets are delivered to the
     partner's webhooks, the others are kept as platform events."""
-    publish_event(
-        event_type=event_type,
-        owner=ticket.requester_partner,
-        payload={**ticket_payload(ticket), **(extra or {})},
-    )
+    catalog_type = CATALOG.get(event_type, UPDATED)
+    payload = {**ticket_payload(ticket), **(extra or {})}
+    if catalog_type == UPDATED:
+        payload["change"] = event_type.removeprefix("ticket.")
+    publish_event(event_type=catalog_type, owner=ticket.requester_partner, payload=payload)

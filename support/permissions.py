@@ -1,24 +1,18 @@
-"""Which clinics a user may work tickets in, from rbac memberships and role permissions."""
+"""Which clinics a user may work tickets in (rbac role permissions, clinic-scoped)."""
 
-from django.db.models import Q
-
-from rbac.models import Membership, User
+from rbac.models import User
+from rbac.selectors import clinics_where
 
 WORK = "support.work_ticket"
 SUPERVISE = "support.supervise_ticket"
 
 
 def agent_clinic_ids(user: User, *, permission: str = WORK) -> set[int]:
-    """Clinic pks where ``user`` holds ``permission`` through an active membership's role."""
-    if not user.is_authenticated:
-        return set()
-    app_label, codename = permission.split(".", 1)
-    rows = Membership.objects.filter(
-        Q(user=user, is_active=True),
-        role__permissions__content_type__app_label=app_label,
-        role__permissions__codename=codename,
-    ).values_list("clinic_id", flat=True)
-    return set(rows)
+    """Clinic pks where ``user`` holds ``permission``; cached on the instance for one request."""
+    cache = user.__dict__.setdefault("_support_clinic_ids", {})
+    if permission not in cache:
+        cache[permission] = set(clinics_where(user, permission).values_list("pk", flat=True))
+    return cache[permission]
 
 
 def agent_can(user: User, *, clinic_id: int, permission: str = WORK) -> bool:

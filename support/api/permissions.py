@@ -3,12 +3,12 @@ with ``read:support``/``write:support``) and agents (``support.work_ticket`` in 
 
 from typing import Any
 
-from partners.api.permissions import RequiresScope
-from partners.principal import PartnerPrincipal
 from rest_framework import exceptions
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
+from partners.api.permissions import RequiresScope
+from partners.principal import PartnerPrincipal
 from support.permissions import agent_clinic_ids
 
 READ_SCOPE = "read:support"

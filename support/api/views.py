@@ -5,7 +5,6 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from partners.api.authentication import PartnerAuthentication
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.generics import ListAPIView
@@ -16,6 +15,7 @@ from rest_framework.views import APIView
 
 from careos.actors import Actor
 from careos.errors import DomainError, NotFoundError
+from partners.api.authentication import PartnerAuthentication
 from rbac.models import Clinic, User
 from rbac.services import actor_for_user, audit_record
 from support import selectors

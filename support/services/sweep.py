@@ -112,7 +112,7 @@ def sla_breach_handle(*, ticket: Ticket, target: str) -> Ticket:
         events.ticket_event(
             ticket=ticket,
             event_type="ticket.sla_breached",
-            extra={"target": target, "dueAt": _iso(getattr(ticket, f"{target}_due_at"))},
+            extra={"timer": target, "dueAt": _iso(getattr(ticket, f"{target}_due_at"))},
         )
     return ticket
 

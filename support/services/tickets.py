@@ -244,11 +244,11 @@ def ticket_status_change(
         reason=reason,
         metadata={"from": old, "to": status},
     )
-    events.ticket_event(ticket=ticket, event_type=action, extra={"from": old, "to": status})
+    event_type = "ticket.solved" if status == Status.SOLVED else action
+    events.ticket_event(ticket=ticket, event_type=event_type, extra={"from": old, "to": status})
     if status == Status.SOLVED:
         from support.services.csat import csat_link
 
-        events.ticket_event(ticket=ticket, event_type="ticket.solved")
         notifications.ticket_solved(ticket=ticket, survey_url=csat_link(ticket=ticket))
     else:
         notifications.ticket_status_changed(ticket=ticket, old_status=old)
