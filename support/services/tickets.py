@@ -90,7 +90,7 @@ def _audit(
 def ticket_lock(*, ticket: Ticket) -> Ticket:
     """Re-read the ticket under a row lock (the caller's transaction)."""
     return (
-        Ticket.objects.select_for_update()
+        Ticket.objects.select_for_update(of=("self",))
         .select_related(
             "clinic", "queue", "sla_policy__calendar", "requester", "requester_partner", "assignee"
         )
