@@ -13,17 +13,8 @@ from support.models import Ticket, TicketComment
 PURPOSE = "support"
 ACTOR = system_actor("support.notifications")
 
-# Template keys seeded by support's data migration (en, es, fr).
-TEMPLATES = {
-    "support.ticket_received": ("We received your request", ["ticket_id"]),
-    "support.ticket_reply": ("New reply on your request", ["ticket_id"]),
-    "support.ticket_status": ("Your request was updated", ["ticket_id", "status"]),
-    "support.ticket_solved": ("Your request was solved", ["ticket_id", "survey_url"]),
-    "support.agent_assigned": ("Ticket assigned to you", ["ticket_id", "priority"]),
-    "support.agent_reply": ("Requester replied", ["ticket_id"]),
-    "support.escalated": ("Ticket escalated to you", ["ticket_id", "priority", "level"]),
-    "support.sla_warning": ("SLA target at 80%", ["ticket_id", "target"]),
-}
+# Template keys: support_ticket_update is engagement's; the others are seeded by
+# support/migrations/0003_message_templates.py (en, es, fr).
 
 
 def _channel(user: User) -> str | None:
@@ -47,7 +38,7 @@ def _send(
         recipient=user,
         purpose=PURPOSE,
         template_key=template_key,
-        context={"ticket_id": ticket.public_id, **context},
+        context={"ticket_ref": ticket.public_id, **context},
         dedupe_key=f"{ticket.public_id}:{dedupe_key}",
         actor=ACTOR,
         clinic=ticket.clinic,
@@ -58,7 +49,7 @@ def ticket_received(*, ticket: Ticket) -> None:
     _send(
         user=ticket.requester,
         ticket=ticket,
-        template_key="support.ticket_received",
+        template_key="support_ticket_received",
         dedupe_key="received",
     )
 
@@ -67,7 +58,7 @@ def ticket_assigned(*, ticket: Ticket) -> None:
     _send(
         user=ticket.assignee,
         ticket=ticket,
-        template_key="support.agent_assigned",
+        template_key="support_agent_assigned",
         dedupe_key=f"assigned:{ticket.assignee_id}:{ticket.escalation_level}",
         priority=ticket.priority,
     )
@@ -78,14 +69,14 @@ def ticket_replied(*, ticket: Ticket, comment: TicketComment) -> None:
         _send(
             user=ticket.requester,
             ticket=ticket,
-            template_key="support.ticket_reply",
+            template_key="support_ticket_reply",
             dedupe_key=f"reply:{comment.public_id}",
         )
     else:
         _send(
             user=ticket.assignee,
             ticket=ticket,
-            template_key="support.agent_reply",
+            template_key="support_agent_reply",
             dedupe_key=f"reply:{comment.public_id}",
         )
 
@@ -94,7 +85,7 @@ def ticket_status_changed(*, ticket: Ticket, old_status: str) -> None:
     _send(
         user=ticket.requester,
         ticket=ticket,
-        template_key="support.ticket_status",
+        template_key="support_ticket_update",
         dedupe_key=f"status:{old_status}:{ticket.status}:{ticket.updated_at.timestamp()}",
         status=ticket.get_status_display(),
     )
@@ -104,7 +95,7 @@ def ticket_solved(*, ticket: Ticket, survey_url: str) -> None:
     _send(
         user=ticket.requester,
         ticket=ticket,
-        template_key="support.ticket_solved",
+        template_key="support_ticket_solved",
         dedupe_key=f"solved:{ticket.reopened_count}",
         survey_url=survey_url,
     )
@@ -114,7 +105,7 @@ def ticket_escalated(*, ticket: Ticket, supervisor: User | None) -> None:
     _send(
         user=supervisor,
         ticket=ticket,
-        template_key="support.escalated",
+        template_key="support_ticket_escalated",
         dedupe_key=f"escalated:{ticket.escalation_level}",
         priority=ticket.priority,
         level=ticket.escalation_level,
@@ -125,7 +116,7 @@ def sla_warning(*, ticket: Ticket, target: str) -> None:
     _send(
         user=ticket.assignee,
         ticket=ticket,
-        template_key="support.sla_warning",
+        template_key="support_sla_warning",
         dedupe_key=f"warning:{target}:{getattr(ticket, f'{target}_warn_at').isoformat()}",
         target=target.replace("_", " "),
     )

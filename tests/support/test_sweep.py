@@ -5,6 +5,7 @@ import threading
 import pytest
 from django.db import connection
 
+from engagement.models import Message
 from partners.models import PlatformEvent
 from rbac.models import AuditEvent
 from support.models import Ticket
@@ -39,6 +40,9 @@ def test_warning_then_breach_each_acted_on_once(
     ticket.refresh_from_db()
     assert ticket.first_response_warned_at == ny(2026, 3, 2, 10, 49)
     assert ticket.first_response_breached_at is None
+    warning = Message.objects.get(template_key="support_sla_warning")
+    assert warning.recipient == agent
+    assert "80%" in warning.body
     with django_capture_on_commit_callbacks(execute=True):
         again = sla_sweep()
     assert _ids(again, "warned", "first_response") == []
@@ -61,6 +65,7 @@ def test_warning_then_breach_each_acted_on_once(
     assert breach_events.count() == 1
     assert breach_events.get().payload["ticketId"] == ticket.public_id
     assert breach_events.get().payload["timer"] == "first_response"
+    assert Message.objects.get(template_key="support_ticket_escalated").recipient == supervisor
 
     frozen(ny(2026, 3, 2, 11, 30))
     with django_capture_on_commit_callbacks(execute=True):
@@ -68,6 +73,7 @@ def test_warning_then_breach_each_acted_on_once(
     assert _ids(again, "breached", "first_response") == []
     assert AuditEvent.objects.filter(action="ticket.escalated").count() == 1
     assert PlatformEvent.objects.filter(event_type__name="ticket.sla_breached").count() == 1
+    assert Message.objects.filter(template_key="support_sla_warning").count() == 1
 
 
 def test_sweep_closes_solved_tickets_after_the_reopen_window(frozen, new_ticket, actor) -> None:
@@ -97,6 +103,11 @@ def test_sweep_query_count_does_not_grow_with_tickets(
         sla_sweep()
 
 
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="row locks under concurrent writers are a PostgreSQL property; SQLite's in-memory "
+    "test database refuses concurrent writers outright (the file database serializes them)",
+)
 @pytest.mark.django_db(transaction=True)
 def test_two_racing_sweeps_claim_each_threshold_once(frozen, new_ticket) -> None:
     tickets = [new_ticket() for _ in range(20)]
