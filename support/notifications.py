@@ -4,9 +4,8 @@ Partner requesters are told through webhooks (``support.events``), not messages.
 keys make every notification idempotent, so a retried task never sends twice.
 """
 
-from engagement.services.messages import message_send
-
 from careos.actors import system_actor
+from engagement.services.messages import message_send
 from rbac.models import User
 from support.models import Ticket, TicketComment
 
