@@ -100,9 +100,13 @@ def business_minutes_between(schedule: Schedule, start: datetime, end: datetime)
 
 
 def is_open_at(schedule: Schedule, instant: datetime) -> bool:
-    for a, b in open_intervals(schedule, instant):
-        if a > instant:
-            return False
-        if a <= instant < b:
-            return True
-    return False  # pragma: no cover
+    day = instant.astimezone(schedule.timezone).date()
+    for candidate in (day - timedelta(days=1), day):
+        if schedule.is_closed(candidate):
+            continue
+        for begin, end in schedule.weekly.get(candidate.weekday(), ()):
+            a = _local_instant(candidate, begin, schedule.timezone)
+            b = _local_instant(candidate, end, schedule.timezone)
+            if a <= instant < b:
+                return True
+    return False

@@ -133,3 +133,7 @@ def test_calendar_schedule_uses_public_holidays(db) -> None:
     assert add_business_minutes(sched, ny(2026, 11, 25, 16), 120) == ny(2026, 11, 30, 10)
     # 2026-07-03 is the observed Independence Day (Friday).
     assert add_business_minutes(sched, ny(2026, 7, 2, 16), 120) == ny(2026, 7, 6, 10)
+
+
+def test_is_open_at_on_an_empty_schedule_is_false() -> None:
+    assert not is_open_at(Schedule(NY, {}), ny(2026, 3, 2, 10))
