@@ -26,7 +26,7 @@ os.environ.setdefault("DEBUG", "true")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "false")
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -127,8 +127,10 @@ def main() -> None:
         rows = [measure(max(args.tickets // 10, 1), clinic), measure(args.tickets, clinic)]
     finally:
         Ticket.objects.filter(public_id__startswith=PREFIX).delete()
-    print(f"{'tickets':>8} {'sweep ms':>9} {'queries':>8} {'claimed':>8} {'again':>6} "
-          f"{'scan ms':>8} {'sweep/scan':>10}")
+    print(
+        f"{'tickets':>8} {'sweep ms':>9} {'queries':>8} {'claimed':>8} {'again':>6} "
+        f"{'scan ms':>8} {'sweep/scan':>10}"
+    )
     for row in rows:
         print(
             f"{row['tickets']:>8} {row['sweep_ms']:>9.1f} {row['queries']:>8} "

@@ -3,13 +3,13 @@ with ``read:support``/``write:support``) and agents (``support.work_ticket`` in 
 
 from typing import Any
 
-from rest_framework import exceptions
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from partners.api.permissions import RequiresScope
 from partners.principal import PartnerPrincipal
-from support.permissions import agent_clinic_ids
+from rbac.api.permissions import AuthenticationRequired, HasClinicPermission
+from support.permissions import WORK
 
 READ_SCOPE = "read:support"
 WRITE_SCOPE = "write:support"
@@ -30,17 +30,15 @@ class IsRequester(BasePermission):
             }
             return RequiresScope().has_permission(request, view)
         if not request.user or not request.user.is_authenticated:
-            raise exceptions.NotAuthenticated()
+            header = view.get_authenticate_header(request) or 'Session realm="careos"'
+            raise AuthenticationRequired(header)
         return True
 
 
-class IsAgent(BasePermission):
-    """A signed-in user who works tickets in at least one clinic (per-ticket clinic checks are
-    done by the selector: another clinic's ticket is 404)."""
+class IsAgent(HasClinicPermission):
+    """A signed-in user holding ``support.work_ticket`` in at least one clinic (anonymous: 401).
+    The ticket itself is looked up in the user's clinics only, so another clinic's is 404."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        if not request.user or not request.user.is_authenticated:
-            raise exceptions.NotAuthenticated()
-        if partner_principal(request) is not None or not agent_clinic_ids(request.user):
-            raise exceptions.PermissionDenied("Only support agents can do this.")
-        return True
+        view.required_permission = WORK
+        return super().has_permission(request, view)
