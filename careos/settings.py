@@ -319,26 +319,6 @@ ENGAGEMENT_CAMPAIGN_CAP_DAYS = env.int("ENGAGEMENT_CAMPAIGN_CAP_DAYS", default=7
 LOGGING["loggers"]["twilio.http_client"] = {"level": "WARNING"}
 
 # --- partners ---
-# Events and webhooks (partners/services/events.py, partners/services/webhooks.py).
-# Delay before each attempt, in seconds: the first is immediate (Standard Webhooks / Svix style).
-WEBHOOK_RETRY_SCHEDULE = [
-    int(v)
-    for v in env.list(
-        "WEBHOOK_RETRY_SCHEDULE",
-        default=["0", "5", "300", "1800", "7200", "18000", "36000", "36000"],
-    )
-]
-WEBHOOK_RETRY_JITTER = env.float("WEBHOOK_RETRY_JITTER", default=0.1)  # ± fraction of a delay
-WEBHOOK_MAX_RETRY_AFTER_SECONDS = env.int("WEBHOOK_MAX_RETRY_AFTER_SECONDS", default=86400)
-WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=15.0)
-WEBHOOK_RESPONSE_BODY_LIMIT = env.int("WEBHOOK_RESPONSE_BODY_LIMIT", default=2048)
-WEBHOOK_DISABLE_AFTER_FAILING_DAYS = env.float("WEBHOOK_DISABLE_AFTER_FAILING_DAYS", default=5.0)
-WEBHOOK_SECRET_ROTATION_GRACE_HOURS = env.float("WEBHOOK_SECRET_ROTATION_GRACE_HOURS", default=24.0)
-WEBHOOK_BATCH_SIZE = env.int("WEBHOOK_BATCH_SIZE", default=100)  # messages claimed at once
-WEBHOOK_TASK_BUDGET_SECONDS = env.float("WEBHOOK_TASK_BUDGET_SECONDS", default=20.0)
-WEBHOOK_FANOUT_BATCH_SIZE = env.int("WEBHOOK_FANOUT_BATCH_SIZE", default=500)
-WEBHOOK_ALERT_FROM_EMAIL = env.str("WEBHOOK_ALERT_FROM_EMAIL", default="webhooks@careos.dev")
-EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=30)
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 # Keyed hash of API keys (HMAC-SHA256); changing it invalidates every issued key.
 PARTNER_API_KEY_HASH_KEY = production_secret(
@@ -368,6 +348,27 @@ PARTNER_USAGE_INPROCESS_FLUSH = env.bool(
     "PARTNER_USAGE_INPROCESS_FLUSH", default=not PARTNER_RATE_LIMIT_REDIS_URL
 )
 MIDDLEWARE.append("partners.middleware.PartnerUsageMiddleware")
+
+# Events and webhooks (partners/services/events.py, partners/services/webhooks.py).
+# Delay before each attempt, in seconds: the first is immediate (Standard Webhooks / Svix style).
+WEBHOOK_RETRY_SCHEDULE = [
+    int(v)
+    for v in env.list(
+        "WEBHOOK_RETRY_SCHEDULE",
+        default=["0", "5", "300", "1800", "7200", "18000", "36000", "36000"],
+    )
+]
+WEBHOOK_RETRY_JITTER = env.float("WEBHOOK_RETRY_JITTER", default=0.1)  # ± fraction of a delay
+WEBHOOK_MAX_RETRY_AFTER_SECONDS = env.int("WEBHOOK_MAX_RETRY_AFTER_SECONDS", default=86400)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=15.0)
+WEBHOOK_RESPONSE_BODY_LIMIT = env.int("WEBHOOK_RESPONSE_BODY_LIMIT", default=2048)
+WEBHOOK_DISABLE_AFTER_FAILING_DAYS = env.float("WEBHOOK_DISABLE_AFTER_FAILING_DAYS", default=5.0)
+WEBHOOK_SECRET_ROTATION_GRACE_HOURS = env.float("WEBHOOK_SECRET_ROTATION_GRACE_HOURS", default=24.0)
+WEBHOOK_BATCH_SIZE = env.int("WEBHOOK_BATCH_SIZE", default=100)  # messages claimed at once
+WEBHOOK_TASK_BUDGET_SECONDS = env.float("WEBHOOK_TASK_BUDGET_SECONDS", default=20.0)
+WEBHOOK_FANOUT_BATCH_SIZE = env.int("WEBHOOK_FANOUT_BATCH_SIZE", default=500)
+WEBHOOK_ALERT_FROM_EMAIL = env.str("WEBHOOK_ALERT_FROM_EMAIL", default="webhooks@careos.dev")
+EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=30)
 
 # --- payments ---
 

@@ -7,6 +7,15 @@ from partners.services.usage import usage_flush
 from partners.services.webhook_delivery import webhooks_deliver_endpoint, webhooks_sweep
 
 
+@shared_task(bind=True, max_retries=3, default_retry_delay=30, acks_late=True)
+def flush_partner_usage(self) -> int:  # type: ignore[no-untyped-def]
+    """Beat task (every minute, seeded by a data migration): usage counters → database."""
+    try:
+        return usage_flush()
+    except Exception as exc:  # retried with backoff; nothing is lost while Redis holds it
+        raise self.retry(exc=exc) from exc
+
+
 @shared_task(name="partners.events_fan_out", acks_late=True, reject_on_worker_lost=True)
 def events_fan_out() -> int:
     return events_fan_out_pending()
@@ -30,12 +39,3 @@ def webhooks_sweep_task() -> dict[str, int]:
 @shared_task(name="partners.events_prune", acks_late=True)
 def events_prune_task() -> int:
     return events_prune()
-
-
-@shared_task(bind=True, max_retries=3, default_retry_delay=30, acks_late=True)
-def flush_partner_usage(self) -> int:  # type: ignore[no-untyped-def]
-    """Beat task (every minute, seeded by a data migration): usage counters → database."""
-    try:
-        return usage_flush()
-    except Exception as exc:  # retried with backoff; nothing is lost while Redis holds it
-        raise self.retry(exc=exc) from exc
