@@ -35,3 +35,9 @@ class NotARoleTemplate(DomainError):
     code = "not_a_role_template"
     status = 400
     title = "Only system role templates can be cloned"
+
+
+class InvalidUser(DomainError):
+    code = "invalid_user"
+    status = 400
+    title = "The user is invalid"

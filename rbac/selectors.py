@@ -23,6 +23,7 @@ request), so checking many objects costs no further queries. Services that chang
 clear it on the instance they are given (``permission_cache_clear``).
 """
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -211,3 +212,23 @@ def user_by_phone(phone_e164: str) -> User | None:
 
 def user_by_email(email: str) -> User | None:
     return User.objects.filter(email_index=email_blind_index(email)).first()
+
+
+_PHONE_SEPARATORS = re.compile(r"[\s().-]")
+_PHONE = re.compile(r"\+?\d{6,15}")
+
+
+def contact_match_q(term: str, *, prefix: str = "") -> Q | None:
+    """A filter matching users (at ``prefix``, e.g. ``"patient__"``) whose phone or email is
+    exactly ``term``, through the blind indexes; ``None`` when ``term`` is neither.
+
+    Phones: separators are ignored and a missing ``+`` is added (``1 (212) 555-0101`` →
+    ``+12125550101``); the country code must be typed. Emails are case-insensitive."""
+    term = term.strip()
+    if "@" in term:
+        return Q(**{f"{prefix}email_index": email_blind_index(term)})
+    digits = _PHONE_SEPARATORS.sub("", term)
+    if _PHONE.fullmatch(digits):
+        phone = digits if digits.startswith("+") else f"+{digits}"
+        return Q(**{f"{prefix}phone_index": phone_blind_index(phone)})
+    return None

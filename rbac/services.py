@@ -18,16 +18,26 @@ from django.http import HttpRequest
 from django.utils.timezone import now as timezone_now
 
 from careos.actors import Actor
+from careos.ids import new_public_id
 from rbac.errors import (
     ClinicSlugTaken,
     InvalidClinic,
     InvalidConsent,
     InvalidConsentTransition,
+    InvalidUser,
     NotARoleTemplate,
     RoleNotInClinic,
 )
 from rbac.migration_helpers import ensure_permissions
-from rbac.models import AuditEvent, Clinic, ConsentRecord, Membership, Role, User
+from rbac.models import (
+    AuditEvent,
+    Clinic,
+    ConsentRecord,
+    Membership,
+    Role,
+    User,
+    phone_blind_index,
+)
 from rbac.roles import ROLE_TEMPLATES
 from rbac.selectors import clinics_where, permission_cache_clear, user_can
 from rbac.signals import consent_changed
@@ -37,15 +47,18 @@ __all__ = [
     "audit_record",
     "client_ip",
     "clinic_create",
+    "clinic_settings_clean",
     "clinics_where",
     "consent_confirm",
     "consent_record",
     "consent_revoke",
     "membership_grant",
     "membership_revoke",
+    "patient_get_or_create",
     "role_clone_for_clinic",
     "role_templates_sync",
     "user_can",
+    "user_create",
 ]
 
 
@@ -176,11 +189,19 @@ _LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 _REGION_RE = re.compile(r"^[A-Z0-9-]{1,32}$")
 
 
-def _clinic_settings(
-    *, timezone_name: str, languages: list[str], regions: list[str]
+def clinic_settings_clean(
+    *, timezone: str, languages: list[str], regions: list[str]
 ) -> tuple[list[str], list[str]]:
-    if timezone_name not in zoneinfo.available_timezones():
-        raise InvalidClinic(f"unknown timezone {timezone_name!r}", extra={"field": "timezone"})
+    """Validate a clinic's timezone and normalise its language and region codes (deduplicated,
+    regions upper-case); raises ``InvalidClinic`` naming the bad field in ``extra["field"]``."""
+    if timezone not in zoneinfo.available_timezones():
+        raise InvalidClinic(f"unknown timezone {timezone!r}", extra={"field": "timezone"})
+    if not isinstance(languages, list) or not isinstance(regions, list):
+        raise InvalidClinic(
+            "languages and regions are lists of codes", extra={"field": "languages"}
+        )
+    if not all(isinstance(code, str) for code in [*languages, *regions]):
+        raise InvalidClinic("codes must be strings", extra={"field": "languages"})
     languages = list(dict.fromkeys(code.strip() for code in languages))
     if not all(_LANGUAGE_RE.match(code) for code in languages):
         raise InvalidClinic(
@@ -203,8 +224,8 @@ def clinic_create(
     actor: Actor | User,
 ) -> Clinic:
     """A new clinic with its own copy of every system role template."""
-    languages, regions = _clinic_settings(
-        timezone_name=timezone, languages=languages, regions=regions
+    languages, regions = clinic_settings_clean(
+        timezone=timezone, languages=languages, regions=regions
     )
     if not name.strip():
         raise InvalidClinic("name is required", extra={"field": "name"})
@@ -437,3 +458,107 @@ def consent_revoke(*, consent: ConsentRecord, actor: Actor | User, reason: str) 
     _audit_consent(locked, "consent.revoked", actor, reason=reason)
     _announce(locked, "revoked", actor)
     return consent
+
+
+# --- users ---------------------------------------------------------------------------------
+
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+def _generated_username(kind: str) -> str:
+    return new_public_id(kind[:3])
+
+
+@transaction.atomic
+def user_create(
+    *,
+    kind: str,
+    actor: Actor | User,
+    username: str = "",
+    password: str | None = None,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+    phone: str = "",
+    preferred_language: str = "en",
+    region: str = "",
+    timezone: str = "UTC",
+    source: str = "",
+    source_lead_id: str = "",
+    location_state: str = "",
+) -> User:
+    """A new user (password unusable unless given). ``phone`` must be E.164."""
+    if kind not in User.Kind.values:
+        raise InvalidUser(f"unknown user kind {kind!r}", extra={"field": "kind"})
+    if phone and not _E164.match(phone):
+        raise InvalidUser("phone must be E.164 (+12125550101)", extra={"field": "phone"})
+    user = User(
+        username=username or _generated_username(kind),
+        kind=kind,
+        first_name=first_name,
+        last_name=last_name,
+        email=email.strip(),
+        phone=phone,
+        preferred_language=preferred_language,
+        region=region,
+        timezone=timezone,
+        source=source,
+        source_lead_id=source_lead_id,
+        location_state=location_state,
+    )
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    audit_record(
+        actor=actor,
+        action="user.created",
+        target_type="user",
+        target_ref=user.public_id,
+        patient=user if kind == User.Kind.PATIENT else None,
+        metadata={"kind": kind, "source": source},
+    )
+    return user
+
+
+@transaction.atomic
+def patient_get_or_create(
+    *,
+    phone: str,
+    actor: Actor | User,
+    preferred_language: str = "en",
+    source: str = "",
+    source_lead_id: str = "",
+    location_state: str = "",
+) -> tuple[User, bool]:
+    """The patient with this phone (blind-index lookup), created if missing. Referral source
+    fields follow "the first referral wins": an existing patient keeps them, unless empty."""
+    if not _E164.match(phone):
+        raise InvalidUser("phone must be E.164 (+12125550101)", extra={"field": "phone"})
+    existing = User.objects.select_for_update().filter(phone_index=phone_blind_index(phone)).first()
+    if existing is None:
+        user = user_create(
+            kind=User.Kind.PATIENT,
+            phone=phone,
+            preferred_language=preferred_language,
+            source=source,
+            source_lead_id=source_lead_id,
+            location_state=location_state,
+            region=location_state,
+            actor=actor,
+        )
+        return user, True
+    if not existing.source and source:
+        existing.source, existing.source_lead_id = source, source_lead_id
+        existing.location_state = existing.location_state or location_state
+        existing.save(update_fields=["source", "source_lead_id", "location_state", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="user.source_set",
+            target_type="user",
+            target_ref=existing.public_id,
+            patient=existing,
+            metadata={"source": source},
+        )
+    return existing, False

@@ -1,8 +1,10 @@
 import pytest
 
+from careos.actors import system_actor
 from engagement.channels.push_console import ConsolePushTransport
 from engagement.channels.sms_console import ConsoleSMSTransport
-from rbac.models import Clinic, User
+from rbac.models import Clinic, Role, User
+from rbac.services import clinic_create, membership_grant
 
 TWILIO_SID = "AC" + "0" * 32
 TWILIO_TOKEN = "twilio-test-auth-token"
@@ -63,7 +65,36 @@ def patient(make_patient) -> User:
 
 @pytest.fixture
 def clinic(db) -> Clinic:
-    return Clinic.objects.create(name="Sunrise Clinic", slug="sunrise", timezone="UTC")
+    return clinic_create(
+        name="Sunrise Clinic",
+        slug="sunrise",
+        timezone="UTC",
+        languages=["en", "es", "fr"],
+        regions=[],
+        actor=system_actor("tests"),
+    )
+
+
+@pytest.fixture
+def other_clinic(db) -> Clinic:
+    return clinic_create(
+        name="Other Clinic",
+        slug="other",
+        timezone="UTC",
+        languages=["en"],
+        regions=[],
+        actor=system_actor("tests"),
+    )
+
+
+def grant(user: User, clinic: Clinic, role_slug: str) -> User:
+    membership_grant(
+        user=user,
+        clinic=clinic,
+        role=Role.objects.get(clinic=clinic, slug=role_slug),
+        actor=system_actor("tests"),
+    )
+    return user
 
 
 @pytest.fixture

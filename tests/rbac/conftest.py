@@ -45,7 +45,7 @@ def make_user(db):
     def make(kind: str = User.Kind.STAFF, **fields) -> User:
         n = next(counter)
         fields.setdefault("username", f"{kind}{n}")
-        return User.objects.create_user(kind=kind, password="pw-not-used-123", **fields)
+        return User.objects.create_user(kind=kind, password=None, **fields)
 
     return make
 
