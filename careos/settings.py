@@ -347,6 +347,8 @@ PARTNER_RATE_LIMIT_KEY_PREFIX = env.str("PARTNER_RATE_LIMIT_KEY_PREFIX", default
 PARTNER_RATE_LIMIT_REDIS_TIMEOUT_SECONDS = env.float(
     "PARTNER_RATE_LIMIT_REDIS_TIMEOUT_SECONDS", default=0.25
 )
+# Resolved credentials cached per process; freshness comes from a Redis generation counter.
+PARTNER_CREDENTIAL_CACHE_SECONDS = env.int("PARTNER_CREDENTIAL_CACHE_SECONDS", default=300)
 # Response-phase usage (errors, latency) waits at most this long for the next round trip.
 PARTNER_USAGE_BUFFER_MAX_AGE_SECONDS = env.float("PARTNER_USAGE_BUFFER_MAX_AGE_SECONDS", default=5)
 # Without Redis, the web process writes its own usage counters to the database periodically.
@@ -354,6 +356,25 @@ PARTNER_USAGE_INPROCESS_FLUSH = env.bool(
     "PARTNER_USAGE_INPROCESS_FLUSH", default=not PARTNER_RATE_LIMIT_REDIS_URL
 )
 MIDDLEWARE.append("partners.middleware.PartnerUsageMiddleware")
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "PartnerStatusEnum": "partners.models.partner.Partner.Status",
+        "PartnerApplicationStatusEnum": "partners.models.applications.PartnerApplication.Status",
+        "ApiKeyStatusEnum": "partners.models.credentials.ApiKey.Status",
+        "PartnerScopeEnum": "partners.scopes.SCOPE_CHOICES",
+    }
+)
+
+
+OAUTH2_PROVIDER.update(
+    {
+        "SCOPES_BACKEND_CLASS": "partners.oauth.CatalogScopes",
+        # PKCE_REQUIRED: set to partners.oauth.pkce_required (public clients) by the app's ready().
+        "ROTATE_REFRESH_TOKEN": True,
+        "REFRESH_TOKEN_REUSE_PROTECTION": True,
+        "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"] if DEBUG else ["https"],
+    }
+)
 
 # Events and webhooks (partners/services/events.py, partners/services/webhooks.py).
 # Delay before each attempt, in seconds: the first is immediate (Standard Webhooks / Svix style).
