@@ -1,8 +1,7 @@
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
-
-from rbac.api.permissions import AuthenticationRequired
 
 
 class SignedIn(BasePermission):
@@ -10,6 +9,5 @@ class SignedIn(BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         if not (request.user and request.user.is_authenticated):
-            header = view.get_authenticate_header(request) or 'Session realm="careos"'
-            raise AuthenticationRequired(header)
+            raise NotAuthenticated()  # the kernel's handler answers 401 with a challenge
         return True

@@ -3,12 +3,13 @@ with ``read:support``/``write:support``) and agents (``support.work_ticket`` in 
 
 from typing import Any
 
+from rest_framework import exceptions
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from partners.api.permissions import RequiresScope
 from partners.principal import PartnerPrincipal
-from rbac.api.permissions import AuthenticationRequired, HasClinicPermission
+from rbac.api.permissions import HasClinicPermission
 from support.permissions import WORK
 
 READ_SCOPE = "read:support"
@@ -30,8 +31,7 @@ class IsRequester(BasePermission):
             }
             return RequiresScope().has_permission(request, view)
         if not request.user or not request.user.is_authenticated:
-            header = view.get_authenticate_header(request) or 'Session realm="careos"'
-            raise AuthenticationRequired(header)
+            raise exceptions.NotAuthenticated()  # the kernel answers 401 with a challenge
         return True
 
 
