@@ -8,6 +8,7 @@ from django.db.models import Avg, Count, Q, QuerySet
 from careos.errors import NotFoundError
 from partners.models import Partner
 from rbac.models import Clinic, User
+from rbac.selectors import memberships_for_user
 from support.businesstime import is_open_at
 from support.models import AgentProfile, CsatResponse, Queue, Ticket
 from support.models.ticket import RUNNING_STATUSES, Status
@@ -190,4 +191,15 @@ def queues_for_agent(*, user: User) -> QuerySet[Queue]:
         .select_related("clinic")
         .annotate(open_tickets=Count("tickets", filter=Q(tickets__status__in=OPEN_STATUSES)))
         .order_by("clinic_id", "name")
+    )
+
+
+def published_agents(*, user: User) -> QuerySet[AgentProfile]:
+    """Agents (with their published hours) of the clinics where ``user`` is a member."""
+    clinic_ids = memberships_for_user(user).filter(is_active=True).values("clinic_id")
+    return (
+        AgentProfile.objects.filter(clinic_id__in=clinic_ids, is_active=True)
+        .select_related("user", "clinic")
+        .prefetch_related("hours")
+        .order_by("clinic_id", "pk")
     )

@@ -6,9 +6,9 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from support.businesstime import Schedule
-from support.models import CsatResponse, Queue, Ticket, TicketComment
-from support.schedules import calendar_schedule
+from support.businesstime import Schedule, is_open_at
+from support.models import AgentProfile, CsatResponse, Queue, Ticket, TicketComment
+from support.schedules import agent_schedule, calendar_schedule
 from support.sla import sla_state
 
 
@@ -205,3 +205,22 @@ class CsatSerializer(serializers.ModelSerializer):
         model = CsatResponse
         fields = ["ticket_id", "rating", "comment", "created_at"]
         read_only_fields = fields
+
+
+class WorkingHoursSerializer(serializers.Serializer):
+    weekday = serializers.IntegerField()
+    starts = serializers.TimeField()
+    ends = serializers.TimeField()
+
+
+class PublishedAgentSerializer(serializers.Serializer):
+    id = serializers.CharField(source="user.public_id")
+    clinic_id = serializers.CharField(source="clinic.public_id")
+    languages = serializers.ListField(child=serializers.CharField())
+    timezone = serializers.CharField()
+    is_supervisor = serializers.BooleanField()
+    available_now = serializers.SerializerMethodField()
+    hours = WorkingHoursSerializer(many=True)
+
+    def get_available_now(self, agent: AgentProfile) -> bool:
+        return is_open_at(agent_schedule(agent), self.context.setdefault("now", timezone.now()))

@@ -37,6 +37,7 @@ urlpatterns = [
         name="support-ticket-priority",
     ),
     path("support/queues", views.QueueListView.as_view(), name="support-queues"),
+    path("support/agents", views.PublishedAgentsView.as_view(), name="support-agents"),
     path("support/csat", views.CsatSurveyView.as_view(), name="support-csat"),
     path("support/csat/report", views.CsatReportView.as_view(), name="support-csat-report"),
 ]

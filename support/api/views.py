@@ -341,6 +341,18 @@ class QueueListView(APIView):
         return Response(s.QueueSerializer(queues, many=True).data)
 
 
+class PublishedAgentsView(APIView):
+    """Agents' published hours and languages in the caller's clinics (who answers, and when)."""
+
+    authentication_classes = [SessionAuthentication]
+    permission_classes = [IsRequester]
+
+    @extend_schema(responses=s.PublishedAgentSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        agents = selectors.published_agents(user=request.user)
+        return Response(s.PublishedAgentSerializer(agents, many=True).data)
+
+
 class CsatSurveyView(APIView):
     """The survey link's target: a signed token instead of a session."""
 

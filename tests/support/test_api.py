@@ -245,3 +245,19 @@ def test_queue_list_counts_open_tickets(frozen, patient_client, clinic, make_age
     counts = {q["name"]: q["openTickets"] for q in queues}
     assert counts["Spanish"] == 1
     assert counts["General"] == 0
+
+
+def test_published_agent_hours_for_members_of_the_clinic(
+    frozen, patient_client, clinic, other_clinic, make_agent, make_user
+) -> None:
+    day = make_agent(clinic, languages=("en", "es"))
+    make_agent(clinic, hours=((5, 10, 14),))  # Saturdays only
+    make_agent(other_clinic)
+    agents = patient_client.get(reverse("support-agents")).json()
+    assert len(agents) == 2
+    first = next(a for a in agents if a["id"] == day.public_id)
+    assert first["languages"] == ["en", "es"]
+    assert first["availableNow"] is True
+    assert first["hours"][0] == {"weekday": 0, "starts": "09:00:00", "ends": "17:00:00"}
+    assert [a["availableNow"] for a in agents].count(False) == 1
+    assert client_for(make_user(User.Kind.PATIENT)).get(reverse("support-agents")).json() == []
