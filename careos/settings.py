@@ -411,10 +411,15 @@ SUPPORT_CSAT_MAX_AGE_DAYS = env.int("SUPPORT_CSAT_MAX_AGE_DAYS", default=30)
 SUPPORT_TRANSLATION_BACKEND = env.str("SUPPORT_TRANSLATION_BACKEND", default="none")
 SUPPORT_TRANSLATION_URL = env.str("SUPPORT_TRANSLATION_URL", default="http://127.0.0.1:5000")
 SUPPORT_TRANSLATION_API_KEY = env.str("SUPPORT_TRANSLATION_API_KEY", default="")
+# Ticket enums share field names (status, channel, language) with other apps' enums: name them
+# all explicitly so the schema has no hash-suffixed enum names.
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
     {
         "TicketStatusEnum": "support.models.ticket.Status",
         "TicketPriorityEnum": "support.models.ticket.Priority",
+        "TicketChannelEnum": "support.models.ticket.Channel",
+        "MessageChannelEnum": "engagement.models.messages.Channel",
+        "LanguageEnum": LANGUAGES,
     }
 )
 

@@ -191,6 +191,7 @@ class QueueSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
     clinic_id = serializers.CharField(source="clinic.public_id", read_only=True)
     open_tickets = serializers.IntegerField(read_only=True)
+    language = serializers.CharField(read_only=True, help_text="Empty: any language.")
 
     class Meta:
         model = Queue

@@ -48,18 +48,20 @@ def _sweep_index(target: str, kind: str, met: str | None) -> models.Index:
     )
 
 
-class Ticket(TimeStampedModel):
-    class Channel(models.TextChoices):
-        API = "api", _("API")
-        EMAIL = "email", _("Email")
-        SMS = "sms", _("SMS")
-        ADMIN = "admin", _("Admin")
+class Channel(models.TextChoices):
+    API = "api", _("API")
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+    ADMIN = "admin", _("Admin")
 
+
+class Ticket(TimeStampedModel):
     class RequesterKind(models.TextChoices):
         PATIENT = "patient", _("Patient")
         SPECIALIST = "specialist", _("Specialist")
         PARTNER = "partner", _("Partner")
 
+    Channel = Channel
     Priority = Priority
     Status = Status
 
