@@ -66,6 +66,14 @@ class SurveySerializer(RatingSerializer):
     token = serializers.CharField(max_length=500)
 
 
+class QueueFilterSerializer(serializers.Serializer):
+    queue = serializers.CharField(max_length=40, required=False)
+    status = serializers.ChoiceField(choices=Ticket.Status.choices, required=False)
+    priority = serializers.ChoiceField(choices=Ticket.Priority.choices, required=False)
+    assignee = serializers.CharField(max_length=40, required=False)
+    sla = serializers.ChoiceField(choices=["breached", "warning", "ok"], required=False)
+
+
 class SlaTargetSerializer(serializers.Serializer):
     due_at = serializers.DateTimeField(allow_null=True)
     warn_at = serializers.DateTimeField(allow_null=True)

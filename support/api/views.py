@@ -135,8 +135,10 @@ class AgentTicketListView(ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Ticket]:
+        filters = s.QueueFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        params = filters.validated_data
         qs = selectors.tickets_for_agent(user=self.request.user)
-        params = self.request.query_params
         if params.get("queue"):
             qs = qs.filter(queue__public_id=params["queue"])
         if params.get("status"):

@@ -98,6 +98,9 @@ def test_agent_queue_view_reply_note_status_priority(
     assert [t["id"] for t in listed] == [mine["id"]]
     assert agent_client.get(f"{TICKETS}/queue", {"sla": "breached"}).json()["results"] == []
     assert len(agent_client.get(f"{TICKETS}/queue", {"assignee": "me"}).json()["results"]) == 1
+    bad_filter = agent_client.get(f"{TICKETS}/queue", {"status": "AAA"})
+    assert bad_filter.status_code == 400
+    assert bad_filter.json()["errors"][0]["field"] == "status"
 
     # Another clinic's ticket is 404 for every agent action.
     for suffix, body in [
