@@ -1,6 +1,6 @@
 from django.urls import path
 
-from support.api import views
+from support.api import views, views_csat
 
 urlpatterns = [
     path("support/tickets", views.TicketListCreateView.as_view(), name="support-tickets"),
@@ -37,7 +37,7 @@ urlpatterns = [
         name="support-ticket-priority",
     ),
     path("support/queues", views.QueueListView.as_view(), name="support-queues"),
-    path("support/agents", views.PublishedAgentsView.as_view(), name="support-agents"),
-    path("support/csat", views.CsatSurveyView.as_view(), name="support-csat"),
-    path("support/csat/report", views.CsatReportView.as_view(), name="support-csat-report"),
+    path("support/agents", views_csat.PublishedAgentsView.as_view(), name="support-agents"),
+    path("support/csat", views_csat.CsatSurveyView.as_view(), name="support-csat"),
+    path("support/csat/report", views_csat.CsatReportView.as_view(), name="support-csat-report"),
 ]

@@ -4,10 +4,10 @@ import pytest
 
 from rbac.models import AuditEvent
 from support.models import Ticket
+from support.services.comments import ticket_comment_add
 from support.services.tickets import (
     InvalidTransitionError,
     ReopenWindowClosedError,
-    ticket_comment_add,
     ticket_priority_change,
     ticket_status_change,
 )

@@ -5,7 +5,7 @@ import pytest
 import respx
 
 from support.models import TicketComment
-from support.services.tickets import ticket_comment_add
+from support.services.comments import ticket_comment_add
 
 pytestmark = pytest.mark.django_db
 URL = "http://translate.test"
