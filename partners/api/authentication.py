@@ -136,8 +136,14 @@ def _endpoint(request: Request) -> str:
 
 
 def rate_limit_for(*, partner: Partner, view: Any) -> tuple[str, int]:
-    """(bucket, requests per window) for a call by ``partner`` to ``view``."""
+    """(bucket, requests per window) for a call by ``partner`` to ``view``.
+
+    A view may set its own limit and counters: ``rate_limit_per_minute`` (a number, or the name
+    of a setting such as ``"PARTNER_LEAD_INGEST_RATE_LIMIT"``) and ``rate_limit_bucket``.
+    """
     per_view = getattr(view, "rate_limit_per_minute", None)
+    if isinstance(per_view, str):  # the name of a setting, read per request (tests override it)
+        per_view = getattr(settings, per_view)
     if per_view:
         return getattr(view, "rate_limit_bucket", None) or type(view).__name__, int(per_view)
     if partner.rate_limit_per_minute:

@@ -159,6 +159,10 @@ def events_fan_out_pending() -> int:
 
 @transaction.atomic
 def _fan_out_batch(*, limit: int) -> tuple[int, set[int]]:
+    from partners.services.webhook_delivery import relaxed_durability
+
+    # Losing this commit in a crash only means the sweep fans the events out again.
+    relaxed_durability()
     events = list(
         PlatformEvent.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(fanned_out_at__isnull=True)
