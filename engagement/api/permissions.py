@@ -1,7 +1,11 @@
-from rest_framework.exceptions import NotAuthenticated
+import re
+from typing import Any
+
+from rest_framework.exceptions import NotAuthenticated, NotFound
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
+
 
 
 class SignedIn(BasePermission):
@@ -11,3 +15,18 @@ class SignedIn(BasePermission):
         if not (request.user and request.user.is_authenticated):
             raise NotAuthenticated()  # the kernel's handler answers 401 with a challenge
         return True
+
+
+_PUBLIC_ID = re.compile(r"[A-Za-z0-9_]{1,40}")
+
+
+class PublicIdPathMixin:
+    """Path ids that cannot be public ids answer 404 before any query (no odd bytes reach the
+    database)."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        for name in ("public_id", "clinic_id"):
+            value = kwargs.get(name)
+            if value is not None and not _PUBLIC_ID.fullmatch(value):
+                raise NotFound()
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]

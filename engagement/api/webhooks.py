@@ -24,12 +24,12 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
 def _signature_valid(request: Request) -> bool:
+    params = request._request.POST  # the raw form, not the camelCase-converted data
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature or not settings.TWILIO_AUTH_TOKEN:
         return False
     base = settings.ENGAGEMENT_PUBLIC_BASE_URL
     url = base.rstrip("/") + request.get_full_path() if base else request.build_absolute_uri()
-    params = request._request.POST  # the raw form, not the camelCase-converted data
     return RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, params, signature)
 
 
