@@ -7,7 +7,6 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 
-
 class SignedIn(BasePermission):
     """Any signed-in user (their own data only, scoped in the view): anonymous → 401."""
 
