@@ -136,3 +136,27 @@ def test_two_racing_sweeps_claim_each_threshold_once(frozen, new_ticket) -> None
         assert not set(first) & set(second)
         assert sorted(first + second) == sorted(t.pk for t in tickets)
     assert AuditEvent.objects.filter(action="ticket.escalated").count() == 20
+
+
+def test_next_response_and_resolution_thresholds_are_swept(
+    frozen, new_ticket, make_agent, clinic, patient, actor, django_capture_on_commit_callbacks
+) -> None:
+    from support.services.comments import ticket_comment_add
+
+    agent = make_agent(clinic)
+    ticket = new_ticket()
+    frozen(ny(2026, 3, 2, 10, 20))
+    ticket_comment_add(ticket=ticket, body="Looking", actor=actor, author=agent, is_agent=True)
+    frozen(ny(2026, 3, 2, 16, 30))
+    ticket_comment_add(ticket=ticket, body="Any news?", actor=actor, author=patient)
+    ticket.refresh_from_db()
+    assert ticket.next_response_warn_at == ny(2026, 3, 3, 10, 6)  # 96 of 120 business minutes
+    frozen(ny(2026, 3, 3, 10, 7))
+    with django_capture_on_commit_callbacks(execute=True):
+        result = sla_sweep()
+    assert result.warned["next_response"] == [ticket.pk]
+    assert result.warned["resolution"] == [ticket.pk]  # 80% of 480 was Monday 16:24
+    assert result.breached["resolution"] == [ticket.pk]  # due Tuesday 10:00
+    assert result.breached["next_response"] == []
+    ticket.refresh_from_db()
+    assert ticket.priority == "high" and ticket.escalation_level == 1
