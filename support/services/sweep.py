@@ -100,8 +100,11 @@ def sla_breach_handle(*, ticket: Ticket, target: str) -> Ticket:
     """Escalate a claimed breach: supervisor, priority one step up, escalation queue, event."""
     actor = system_actor(SWEEP_ACTOR)
     with transaction.atomic():
-        if ticket.status not in RUNNING_STATUSES:
+        breached_at = getattr(ticket, f"{target}_breached_at")
+        if ticket.status not in RUNNING_STATUSES or breached_at is None:
             return ticket
+        if ticket.escalated_at is not None and ticket.escalated_at >= breached_at:
+            return ticket  # a retried batch: this breach was already escalated
         ticket = ticket_escalate(
             ticket=ticket,
             actor=actor,

@@ -160,3 +160,20 @@ def test_next_response_and_resolution_thresholds_are_swept(
     assert result.breached["next_response"] == []
     ticket.refresh_from_db()
     assert ticket.priority == "high" and ticket.escalation_level == 1
+
+
+def test_a_retried_breach_batch_escalates_once(
+    frozen, new_ticket, make_agent, clinic, django_capture_on_commit_callbacks
+) -> None:
+    from support.services.sweep import sla_breaches_escalate
+
+    make_agent(clinic, supervisor=True)
+    ticket = new_ticket()
+    frozen(ny(2026, 3, 2, 11, 1))
+    with django_capture_on_commit_callbacks(execute=True):
+        sla_sweep()
+    assert sla_breaches_escalate(ticket_ids=[ticket.pk], target="first_response") == 1
+    ticket.refresh_from_db()
+    assert ticket.escalation_level == 1
+    assert ticket.priority == "high"
+    assert PlatformEvent.objects.filter(event_type__name="ticket.sla_breached").count() == 1
