@@ -1,19 +1,18 @@
 import re
 from typing import Any
 
-from rest_framework.exceptions import NotAuthenticated, NotFound
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 
 class SignedIn(BasePermission):
-    """Any signed-in user (their own data only, scoped in the view): anonymous → 401."""
+    """Any signed-in user (their own data only, scoped in the view). Anonymous: DRF answers
+    ``NotAuthenticated``, a 401 problem with the authenticator's challenge."""
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        if not (request.user and request.user.is_authenticated):
-            raise NotAuthenticated()  # the kernel's handler answers 401 with a challenge
-        return True
+        return bool(request.user and request.user.is_authenticated)
 
 
 _PUBLIC_ID = re.compile(r"[A-Za-z0-9_]{1,40}")

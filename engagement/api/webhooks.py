@@ -8,6 +8,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -37,6 +38,12 @@ class _TwilioWebhook(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     parser_classes = [FormParser]
+
+    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
+        # Twilio posts urlencoded forms; anything else is refused before the body is parsed.
+        if not request.content_type.startswith("application/x-www-form-urlencoded"):
+            raise UnsupportedMediaType(request.content_type)
+        super().initial(request, *args, **kwargs)
 
     def refused(self) -> Response:
         return problem_response(
