@@ -11,6 +11,13 @@ def _demo_credentials_in_tmp(settings, tmp_path: Path) -> Path:
     return settings.DEMO_CREDENTIALS_FILE
 
 
+@pytest.fixture(autouse=True)
+def django_db_serialized_rollback() -> None:
+    """Every transactional test restores the rows data migrations seeded (role templates, event
+    types, message templates, beat schedules) instead of leaving the next test an empty table:
+    a transactional test ends with a flush."""
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()

@@ -197,7 +197,7 @@ def test_delivery_claim_is_single(patient):
     assert len(ConsoleSMSTransport.outbox) == 1
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_sends_make_one_message(patient):
     if connection.vendor != "postgresql":
         pytest.skip("row-level concurrency needs PostgreSQL")

@@ -104,7 +104,7 @@ def test_cancelled_reminder_does_not_fire(ny_patient):
     assert Message.objects.count() == 0
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_workers_racing_send_each_occurrence_once(make_patient):
     patient = make_patient(timezone="America/New_York")
     reminders = [_daily(patient) for _ in range(5)]

@@ -108,7 +108,7 @@ def test_sweep_query_count_does_not_grow_with_tickets(
     reason="row locks under concurrent writers are a PostgreSQL property; SQLite's in-memory "
     "test database refuses concurrent writers outright (the file database serializes them)",
 )
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_racing_sweeps_claim_each_threshold_once(frozen, new_ticket) -> None:
     tickets = [new_ticket() for _ in range(20)]
     frozen(ny(2026, 3, 2, 11, 5))  # past the warning and the breach of every first response
