@@ -97,6 +97,11 @@ MIDDLEWARE = [
 ROOT_URLCONF = "careos.urls"
 WSGI_APPLICATION = "careos.wsgi.application"
 AUTH_USER_MODEL = "rbac.User"
+# End-user sign-in (careos/urls.py, templates/registration/login.html); the OAuth consent page
+# sends a signed-out resource owner there and back through ``next``.
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "login"
+LOGOUT_REDIRECT_URL = "login"
 
 TEMPLATES = [
     {
