@@ -389,6 +389,9 @@ WEBHOOK_DISABLE_AFTER_FAILING_DAYS = env.float("WEBHOOK_DISABLE_AFTER_FAILING_DA
 WEBHOOK_SECRET_ROTATION_GRACE_HOURS = env.float("WEBHOOK_SECRET_ROTATION_GRACE_HOURS", default=24.0)
 WEBHOOK_BATCH_SIZE = env.int("WEBHOOK_BATCH_SIZE", default=100)  # messages claimed at once
 WEBHOOK_TASK_BUDGET_SECONDS = env.float("WEBHOOK_TASK_BUDGET_SECONDS", default=20.0)
+# An endpoint's delivery lease lasts budget + timeout + this margin; a killed worker's messages
+# are sent again once it expires.
+WEBHOOK_LEASE_MARGIN_SECONDS = env.float("WEBHOOK_LEASE_MARGIN_SECONDS", default=30.0)
 WEBHOOK_FANOUT_BATCH_SIZE = env.int("WEBHOOK_FANOUT_BATCH_SIZE", default=500)
 WEBHOOK_ALERT_FROM_EMAIL = env.str("WEBHOOK_ALERT_FROM_EMAIL", default="webhooks@careos.dev")
 EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=30)
