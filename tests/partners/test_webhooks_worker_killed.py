@@ -94,7 +94,7 @@ def start_worker(webhook_settings) -> Iterator[Callable[[], subprocess.Popen[byt
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_worker_killed_mid_delivery_is_retried_with_the_same_webhook_id(
-    partner, receiver: Receiver, start_worker
+    partner, receiver: Receiver, start_worker, event_catalog
 ):
     started = time.monotonic()
     # The first request is held open far longer than the test: the worker dies during it.
