@@ -97,6 +97,11 @@ MIDDLEWARE = [
 ROOT_URLCONF = "careos.urls"
 WSGI_APPLICATION = "careos.wsgi.application"
 AUTH_USER_MODEL = "rbac.User"
+# End-user sign-in (careos/urls.py, templates/registration/login.html); the OAuth consent page
+# sends a signed-out resource owner there and back through ``next``.
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "login"
+LOGOUT_REDIRECT_URL = "login"
 
 TEMPLATES = [
     {
@@ -433,6 +438,9 @@ WEBHOOK_DISABLE_AFTER_FAILING_DAYS = env.float("WEBHOOK_DISABLE_AFTER_FAILING_DA
 WEBHOOK_SECRET_ROTATION_GRACE_HOURS = env.float("WEBHOOK_SECRET_ROTATION_GRACE_HOURS", default=24.0)
 WEBHOOK_BATCH_SIZE = env.int("WEBHOOK_BATCH_SIZE", default=100)  # messages claimed at once
 WEBHOOK_TASK_BUDGET_SECONDS = env.float("WEBHOOK_TASK_BUDGET_SECONDS", default=20.0)
+# An endpoint's delivery lease lasts budget + timeout + this margin; a killed worker's messages
+# are sent again once it expires.
+WEBHOOK_LEASE_MARGIN_SECONDS = env.float("WEBHOOK_LEASE_MARGIN_SECONDS", default=30.0)
 WEBHOOK_FANOUT_BATCH_SIZE = env.int("WEBHOOK_FANOUT_BATCH_SIZE", default=500)
 WEBHOOK_ALERT_FROM_EMAIL = env.str("WEBHOOK_ALERT_FROM_EMAIL", default="webhooks@careos.dev")
 EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=30)

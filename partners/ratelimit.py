@@ -6,9 +6,18 @@ Design (the target is one round trip per request, not several):
   That is a single ``EVALSHA`` of :data:`_LIMIT_SCRIPT`, which atomically
   1. adds the usage deltas this process buffered from earlier responses (errors, latency),
   2. records the API key's last-used time (no database write per request),
-  3. checks the credential's and the partner's fixed-window counters: when both are under the
-     limit it increments both and counts the call, otherwise it counts a rate-limited call and
-     the request is answered 429.
+  3. checks the credential's and the partner's sliding-window estimates: when both are under
+     the limit it increments both and counts the call, otherwise it counts a rate-limited call
+     and the request is answered 429.
+
+  The window is a sliding-window approximation (the one Cloudflare describes): each
+  counter is kept per fixed window, and a request is allowed while
+  ``floor(previous window's count * share of the previous window still inside the last
+  window-length) + current window's count < limit``. A fixed window alone lets a burst at the
+  end of one window and another at the start of the next reach twice the limit; the weighted
+  previous count closes that gap, while a burst inside one window (previous window empty) is
+  allowed exactly ``limit`` calls. Both windows' counters are read in the same script, so it is
+  still one round trip. Counts are per window, not per request, so memory stays constant.
 * Response phase — ``PartnerUsageMiddleware`` knows the status and the latency only after the
   view ran; it adds them to an in-process buffer (:func:`record_response`) that rides along on
   the next request's ``EVALSHA``. A process that goes idle sends its buffer from a daemon thread
@@ -26,6 +35,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
+import math
 import os
 import threading
 import time
@@ -44,29 +54,37 @@ logger = logging.getLogger("partners.ratelimit")
 METRICS = ("calls", "errors", "rate_limited", "latency_ms")
 
 _LIMIT_SCRIPT = """
--- KEYS: credential counter, partner counter, usage hash, last-used hash, credentials generation
--- ARGV: limit, window seconds, usage field prefix, api key ref or '', now, then field/delta pairs
-local generation = tonumber(redis.call('GET', KEYS[5]) or '0')
+-- KEYS: credential counter (current window), credential counter (previous window),
+--       partner counter (current), partner counter (previous), usage hash, last-used hash,
+--       credentials generation
+-- ARGV: limit, window seconds, usage field prefix, api key ref or '', now,
+--       weight of the previous window (0..1), then field/delta pairs
+local generation = tonumber(redis.call('GET', KEYS[7]) or '0')
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
-for i = 6, #ARGV, 2 do
-  redis.call('HINCRBY', KEYS[3], ARGV[i], ARGV[i + 1])
+local weight = tonumber(ARGV[6])
+for i = 7, #ARGV, 2 do
+  redis.call('HINCRBY', KEYS[5], ARGV[i], ARGV[i + 1])
 end
 if ARGV[4] ~= '' then
-  redis.call('HSET', KEYS[4], ARGV[4], ARGV[5])
+  redis.call('HSET', KEYS[6], ARGV[4], ARGV[5])
 end
 local c = tonumber(redis.call('GET', KEYS[1]) or '0')
-local p = tonumber(redis.call('GET', KEYS[2]) or '0')
-if c >= limit or p >= limit then
-  redis.call('HINCRBY', KEYS[3], ARGV[3] .. '|rate_limited', 1)
-  return {0, 0, generation}
+local cp = tonumber(redis.call('GET', KEYS[2]) or '0')
+local p = tonumber(redis.call('GET', KEYS[3]) or '0')
+local pp = tonumber(redis.call('GET', KEYS[4]) or '0')
+local c_used = math.floor(cp * weight) + c
+local p_used = math.floor(pp * weight) + p
+if c_used >= limit or p_used >= limit then
+  redis.call('HINCRBY', KEYS[5], ARGV[3] .. '|rate_limited', 1)
+  return {0, 0, generation, cp, c, pp, p}
 end
 c = redis.call('INCR', KEYS[1])
 if c == 1 then redis.call('EXPIRE', KEYS[1], window * 2) end
-p = redis.call('INCR', KEYS[2])
-if p == 1 then redis.call('EXPIRE', KEYS[2], window * 2) end
-redis.call('HINCRBY', KEYS[3], ARGV[3] .. '|calls', 1)
-return {1, limit - math.max(c, p), generation}
+p = redis.call('INCR', KEYS[3])
+if p == 1 then redis.call('EXPIRE', KEYS[3], window * 2) end
+redis.call('HINCRBY', KEYS[5], ARGV[3] .. '|calls', 1)
+return {1, limit - math.max(c_used, p_used) - 1, generation, cp, c, pp, p}
 """
 
 
@@ -85,6 +103,12 @@ class Hit:
     @property
     def window(self) -> int:
         return int(self.now // settings.PARTNER_RATE_LIMIT_WINDOW_SECONDS)
+
+    @property
+    def previous_weight(self) -> float:
+        """Share of the previous window still inside the sliding window ending now."""
+        length = settings.PARTNER_RATE_LIMIT_WINDOW_SECONDS
+        return 1.0 - (self.now % length) / length
 
     @property
     def day(self) -> str:
@@ -137,6 +161,40 @@ def _reset_seconds(hit: Hit) -> int:
     return max(1, int((hit.window + 1) * window - hit.now + 0.999))
 
 
+def _retry_after(hit: Hit, previous: int, current: int) -> int:
+    """Seconds until ``floor(previous * weight) + current`` drops under the limit again."""
+    length = settings.PARTNER_RATE_LIMIT_WINDOW_SECONDS
+    elapsed = hit.now % length
+    if current < hit.limit:
+        # Still in this window: wait until enough of the previous window has slid out.
+        if previous <= 0:
+            return 1
+        at = length * (1 - (hit.limit - current) / previous)
+        return max(1, math.ceil(at - elapsed + 1e-9))
+    # In the next window this window's count becomes the previous one and slides out.
+    at = max(0.0, length * (1 - hit.limit / current))
+    return max(1, math.ceil(length - elapsed + at + 1e-9))
+
+
+def _decision(
+    hit: Hit, allowed: bool, remaining: int, generation: int, counts: list[int]
+) -> Decision:
+    """``counts``: credential previous/current, partner previous/current."""
+    if allowed:
+        reset = _reset_seconds(hit)
+    else:
+        reset = max(
+            _retry_after(hit, counts[0], counts[1]), _retry_after(hit, counts[2], counts[3])
+        )
+    return Decision(
+        allowed=allowed,
+        limit=hit.limit,
+        remaining=remaining,
+        reset_seconds=reset,
+        generation=generation,
+    )
+
+
 def _parse_usage(raw: dict[str, int], into: Drained) -> None:
     for key, value in raw.items():
         day, partner_pk, rest = key.split("|", 2)
@@ -161,8 +219,8 @@ class RedisBackend:
         self.generation_key = f"{prefix}credentials:generation"
         self.script = self.client.register_script(_LIMIT_SCRIPT)
 
-    def _counter(self, hit: Hit, who: str) -> str:
-        return f"{self.prefix}rl:{hit.bucket}:{who}:{hit.window}"
+    def _counter(self, hit: Hit, who: str, window: int) -> str:
+        return f"{self.prefix}rl:{hit.bucket}:{who}:{window}"
 
     def hit(self, hit: Hit, deltas: dict[str, int]) -> Decision:
         args: list[str | int | float] = [
@@ -171,25 +229,25 @@ class RedisBackend:
             hit.usage_field,
             hit.api_key_ref,
             int(hit.now),
+            repr(hit.previous_weight),
         ]
         for name, delta in deltas.items():
             args.extend((name, delta))
-        allowed, remaining, generation = self.script(
+        credential, partner = f"c:{hit.credential_ref}", f"p:{hit.partner_pk}"
+        allowed, remaining, generation, *counts = self.script(
             keys=[
-                self._counter(hit, f"c:{hit.credential_ref}"),
-                self._counter(hit, f"p:{hit.partner_pk}"),
+                self._counter(hit, credential, hit.window),
+                self._counter(hit, credential, hit.window - 1),
+                self._counter(hit, partner, hit.window),
+                self._counter(hit, partner, hit.window - 1),
                 self.usage_key,
                 self.last_used_key,
                 self.generation_key,
             ],
             args=args,
         )
-        return Decision(
-            allowed=bool(allowed),
-            limit=hit.limit,
-            remaining=int(remaining),
-            reset_seconds=_reset_seconds(hit),
-            generation=int(generation),
+        return _decision(
+            hit, bool(allowed), int(remaining), int(generation), [int(n) for n in counts]
         )
 
     def generation(self) -> int:
@@ -254,24 +312,29 @@ class MemoryBackend:
             if hit.api_key_ref:
                 self.last_used[hit.api_key_ref] = hit.now
             if len(self.counters) > 10_000:
-                self.counters = {k: v for k, v in self.counters.items() if k[2] >= hit.window}
-            ckey = (hit.bucket, f"c:{hit.credential_ref}", hit.window)
-            pkey = (hit.bucket, f"p:{hit.partner_pk}", hit.window)
-            c, p = self.counters.get(ckey, 0), self.counters.get(pkey, 0)
-            if c >= hit.limit or p >= hit.limit:
+                self.counters = {k: v for k, v in self.counters.items() if k[2] >= hit.window - 1}
+            counts = []
+            for who in (f"c:{hit.credential_ref}", f"p:{hit.partner_pk}"):
+                counts += [
+                    self.counters.get((hit.bucket, who, hit.window - 1), 0),
+                    self.counters.get((hit.bucket, who, hit.window), 0),
+                ]
+            used = [
+                math.floor(counts[0] * hit.previous_weight) + counts[1],
+                math.floor(counts[2] * hit.previous_weight) + counts[3],
+            ]
+            if max(used) >= hit.limit:
                 self.usage[f"{hit.usage_field}|rate_limited"] += 1
                 allowed, remaining = False, 0
             else:
-                self.counters[ckey], self.counters[pkey] = c + 1, p + 1
+                for who in (f"c:{hit.credential_ref}", f"p:{hit.partner_pk}"):
+                    key = (hit.bucket, who, hit.window)
+                    self.counters[key] = self.counters.get(key, 0) + 1
+                counts[1] += 1
+                counts[3] += 1
                 self.usage[f"{hit.usage_field}|calls"] += 1
-                allowed, remaining = True, hit.limit - max(c, p) - 1
-        return Decision(
-            allowed=allowed,
-            limit=hit.limit,
-            remaining=remaining,
-            reset_seconds=_reset_seconds(hit),
-            generation=self.credentials_generation,
-        )
+                allowed, remaining = True, hit.limit - max(used) - 1
+            return _decision(hit, allowed, remaining, self.credentials_generation, counts)
 
     def add(self, deltas: dict[str, int]) -> None:
         with self.lock:

@@ -50,12 +50,14 @@ class WebhookMessage(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
-        SENDING = "sending", _("Sending")
         DELIVERED = "delivered", _("Delivered")
         FAILED = "failed", _("Failed (dead letter)")
 
     public_id = PublicIdField(prefix="msg")
-    event = models.ForeignKey(PlatformEvent, on_delete=models.CASCADE, related_name="messages")
+    # Not indexed alone: the (event, endpoint) unique constraint's index leads with it.
+    event = models.ForeignKey(
+        PlatformEvent, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="messages")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -63,8 +65,6 @@ class WebhookMessage(models.Model):
     schedule_position = models.PositiveIntegerField(
         default=0, help_text=_("Attempts in the current retry cycle (a manual retry restarts it).")
     )
-    claim_token = models.CharField(max_length=40, blank=True)
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveIntegerField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -79,16 +79,12 @@ class WebhookMessage(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["endpoint", "status", "next_attempt_at"]),
+            # The delivery batch (an endpoint's due messages in order) and the sweep (endpoints
+            # with due messages); partial, so delivered and failed messages leave it.
             models.Index(
-                fields=["next_attempt_at"],
+                fields=["endpoint", "next_attempt_at"],
                 condition=Q(status="pending"),
-                name="partners_whmsg_due_idx",
-            ),
-            models.Index(
-                fields=["lease_expires_at"],
-                condition=Q(status="sending"),
-                name="partners_whmsg_lease_idx",
+                name="partners_whmsg_pending_idx",
             ),
         ]
 

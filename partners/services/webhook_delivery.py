@@ -2,10 +2,14 @@
 schedule retries, dead-letter, and disable endpoints that keep failing.
 
 One Celery task sends a batch of due messages of ONE endpoint with a pooled HTTP client, so a
-task costs milliseconds per batch rather than per message. Only one worker sends to an
-endpoint at a time (an endpoint lease taken with a conditional UPDATE), which keeps its
-throttle exact; each message is also claimed (``pending`` → ``sending`` with a lease), so a
-killed worker's messages are put back by the sweep when the lease expires: at least once.
+task costs milliseconds per batch rather than per message. The claim is per endpoint, not per
+message: a worker sends to an endpoint only while it holds the endpoint's lease, taken with a
+conditional UPDATE (free or expired) and renewed only by its holder, so two workers never send
+the same attempt and the throttle is exact. Messages stay ``pending`` while they are sent; the
+attempts and the new message states are written per batch (one INSERT, one UPDATE per kind of
+outcome), each message UPDATE conditional on the state that was read, so an attempt is recorded
+at most once. A killed worker writes nothing: its messages are still due, and once its lease
+expires the sweep queues the endpoint again (at least once; the ``webhook-id`` is stable).
 """
 
 import email.utils
@@ -13,7 +17,6 @@ import json
 import logging
 import os
 import random
-import secrets
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -53,7 +56,12 @@ def relaxed_durability() -> None:
 
 
 def _lease_seconds() -> float:
-    return settings.WEBHOOK_TASK_BUDGET_SECONDS + settings.WEBHOOK_TIMEOUT_SECONDS + 30
+    # A holder starts no request after its budget, and each request ends within the timeout.
+    return (
+        settings.WEBHOOK_TASK_BUDGET_SECONDS
+        + settings.WEBHOOK_TIMEOUT_SECONDS
+        + settings.WEBHOOK_LEASE_MARGIN_SECONDS
+    )
 
 
 # --- the HTTP client: one pooled client per worker process ---
@@ -124,7 +132,8 @@ class DeliveryReport:
 def webhooks_deliver_endpoint(*, endpoint_id: int) -> DeliveryReport:
     """Send the endpoint's due messages until none are due or the time budget is spent."""
     report = DeliveryReport()
-    if not _endpoint_lease_take(endpoint_id):
+    lease = _endpoint_lease_take(endpoint_id)
+    if lease is None:
         return report
     deadline = time.monotonic() + settings.WEBHOOK_TASK_BUDGET_SECONDS
     try:
@@ -133,17 +142,24 @@ def webhooks_deliver_endpoint(*, endpoint_id: int) -> DeliveryReport:
             if not endpoint.enabled:
                 _fail_pending_of_disabled(endpoint)
                 break
-            messages = _claim(endpoint)
+            read_at = timezone.now()
+            messages = _due_batch(endpoint, read_at=read_at)
             if not messages:
                 break
-            _send_batch(endpoint, messages, deadline, report)
+            _send_batch(endpoint, messages, read_at, deadline, report)
             if report.endpoint_disabled:
                 break
-            _endpoint_lease_take(endpoint_id, renew=True)
+            lease = _endpoint_lease_take(endpoint_id, held=lease)
+            if lease is None:
+                logger.warning("endpoint lease lost mid-delivery; stopping")
+                break
     except WebhookEndpoint.DoesNotExist:
         return report
     finally:
-        WebhookEndpoint.objects.filter(pk=endpoint_id).update(delivery_lease_until=None)
+        if lease is not None:
+            WebhookEndpoint.objects.filter(pk=endpoint_id, delivery_lease_until=lease).update(
+                delivery_lease_until=None
+            )
         cache.delete(_DELIVERY_FLAG.format(endpoint_id))
     soon = [delay for delay in report.retry_in if delay <= _COUNTDOWN_MAX_SECONDS]
     if soon:
@@ -153,15 +169,19 @@ def webhooks_deliver_endpoint(*, endpoint_id: int) -> DeliveryReport:
     return report
 
 
-def _endpoint_lease_take(endpoint_id: int, *, renew: bool = False) -> bool:
+def _endpoint_lease_take(endpoint_id: int, *, held: datetime | None = None) -> datetime | None:
+    """Take the endpoint's lease if it is free or expired, or renew the one ``held``; the
+    lease's expiry is its fencing token. ``None``: another worker has it."""
     now = timezone.now()
     until = now + timedelta(seconds=_lease_seconds())
     queryset = WebhookEndpoint.objects.filter(pk=endpoint_id)
-    if not renew:
+    if held is not None:
+        queryset = queryset.filter(delivery_lease_until=held)
+    else:
         queryset = queryset.filter(
             Q(delivery_lease_until__isnull=True) | Q(delivery_lease_until__lt=now)
         )
-    return queryset.update(delivery_lease_until=until) == 1
+    return until if queryset.update(delivery_lease_until=until) == 1 else None
 
 
 def _has_due(endpoint_id: int) -> bool:
@@ -173,42 +193,22 @@ def _has_due(endpoint_id: int) -> bool:
     ).exists()
 
 
-def _claim(endpoint: WebhookEndpoint) -> list[WebhookMessage]:
-    """Move up to a batch of due messages from ``pending`` to ``sending`` with a lease."""
+def _due_batch(endpoint: WebhookEndpoint, *, read_at: datetime) -> list[WebhookMessage]:
+    """Up to a batch of the endpoint's due messages (the caller holds the endpoint's lease)."""
     limit = settings.WEBHOOK_BATCH_SIZE
     if endpoint.rate_limit_per_second:
         limit = min(
             limit,
             max(1, int(endpoint.rate_limit_per_second * settings.WEBHOOK_TASK_BUDGET_SECONDS)),
         )
-    now = timezone.now()
-    token = secrets.token_hex(16)
-    with transaction.atomic():
-        relaxed_durability()
-        ids = list(
-            WebhookMessage.objects.select_for_update(skip_locked=True)
-            .filter(
-                endpoint=endpoint,
-                status=WebhookMessage.Status.PENDING,
-                next_attempt_at__lte=now,
-            )
-            .order_by("next_attempt_at", "pk")
-            .values_list("pk", flat=True)[:limit]
-        )
-        if not ids:
-            return []
-        # The status condition makes the claim safe even where SKIP LOCKED is not available.
-        WebhookMessage.objects.filter(pk__in=ids, status=WebhookMessage.Status.PENDING).update(
-            status=WebhookMessage.Status.SENDING,
-            claim_token=token,
-            lease_expires_at=now + timedelta(seconds=_lease_seconds()),
-        )
     return list(
         WebhookMessage.objects.filter(
-            pk__in=ids, claim_token=token, status=WebhookMessage.Status.SENDING
+            endpoint=endpoint,
+            status=WebhookMessage.Status.PENDING,
+            next_attempt_at__lte=read_at,
         )
         .select_related("event__event_type")
-        .order_by("next_attempt_at", "pk")
+        .order_by("next_attempt_at", "pk")[:limit]
     )
 
 
@@ -237,6 +237,7 @@ def endpoint_signing_secrets(endpoint: WebhookEndpoint, *, now: datetime) -> lis
 def _send_batch(
     endpoint: WebhookEndpoint,
     messages: list[WebhookMessage],
+    read_at: datetime,
     deadline: float,
     report: DeliveryReport,
 ) -> None:
@@ -260,7 +261,7 @@ def _send_batch(
         if body is None:
             body = bodies[message.event_id] = event_body(message.event)
         outcomes.append(_post(client, endpoint.url, message, signing, body))
-    _record(endpoint, outcomes, unsent, report)
+    _record(endpoint, outcomes, unsent, read_at, report)
 
 
 def _post(
@@ -321,16 +322,99 @@ def retry_delay(*, position: int, retry_after: float | None = None) -> float | N
     return delay
 
 
+def _as_read(*, attempt_count: int, read_at: datetime) -> Q:
+    """A message still in the state this worker read: not recorded by anyone since (same
+    attempt count, still pending) and not re-queued since (a retry or replay moves
+    ``next_attempt_at`` to its own later "now")."""
+    return Q(
+        status=WebhookMessage.Status.PENDING,
+        attempt_count=attempt_count,
+        next_attempt_at__lte=read_at,
+    )
+
+
+def _update_as_read(
+    messages: list[WebhookMessage], read_at: datetime, **fields: object
+) -> set[int]:
+    """Update ``messages`` still as read; the pks updated. One UPDATE per attempt count in the
+    batch (usually one), and a SELECT more only when another writer got in between."""
+    groups: dict[int, list[int]] = defaultdict(list)
+    for message in messages:
+        groups[message.attempt_count].append(message.pk)
+    updated: set[int] = set()
+    for attempt_count, ids in groups.items():
+        queryset = WebhookMessage.objects.filter(
+            _as_read(attempt_count=attempt_count, read_at=read_at), pk__in=ids
+        )
+        if queryset.update(**fields) == len(ids):
+            updated.update(ids)
+            continue
+        # Some were re-queued or recorded meanwhile: find the ones this UPDATE took.
+        updated.update(
+            WebhookMessage.objects.filter(
+                pk__in=ids,
+                attempt_count=attempt_count + 1,
+                **{k: v for k, v in fields.items() if k in ("status", "last_status_code")},
+            ).values_list("pk", flat=True)
+        )
+    return updated
+
+
 def _record(
     endpoint: WebhookEndpoint,
     outcomes: list[_Outcome],
     unsent: list[WebhookMessage],
+    read_at: datetime,
     report: DeliveryReport,
 ) -> None:
     now = timezone.now()
     exhausted: list[tuple[WebhookMessage, _Outcome]] = []
+    recorded: list[_Outcome] = []
     with transaction.atomic():
         relaxed_durability()
+        delivered_by_code: dict[int, list[_Outcome]] = defaultdict(list)
+        for o in outcomes:
+            if o.success:
+                delivered_by_code[o.status_code or 200].append(o)
+                continue
+            position = o.message.schedule_position + 1
+            delay = (
+                None
+                if o.status_code == 410
+                else retry_delay(position=position, retry_after=o.retry_after)
+            )
+            reason = o.error or f"HTTP {o.status_code}"
+            fields: dict[str, object] = {
+                "attempt_count": F("attempt_count") + 1,
+                "schedule_position": position,
+                "last_status_code": o.status_code,
+                "last_error": reason[:300],
+            }
+            if delay is None:
+                fields.update(status=WebhookMessage.Status.FAILED, failed_at=now)
+            else:
+                fields.update(next_attempt_at=now + timedelta(seconds=delay))
+            as_read = _as_read(attempt_count=o.message.attempt_count, read_at=read_at)
+            if not WebhookMessage.objects.filter(as_read, pk=o.message.pk).update(**fields):
+                continue
+            recorded.append(o)
+            if delay is None:
+                exhausted.append((o.message, o))
+            else:
+                report.retry_in.append(delay)
+        for status_code, delivered in delivered_by_code.items():
+            taken = _update_as_read(
+                [o.message for o in delivered],
+                read_at,
+                status=WebhookMessage.Status.DELIVERED,
+                delivered_at=now,
+                attempt_count=F("attempt_count") + 1,
+                schedule_position=F("schedule_position") + 1,
+                last_status_code=status_code,
+                last_error="",
+            )
+            recorded.extend(o for o in delivered if o.message.pk in taken)
+        # Only attempts whose message UPDATE went through: an attempt is recorded once.
         WebhookAttempt.objects.bulk_create(
             [
                 WebhookAttempt(
@@ -348,63 +432,18 @@ def _record(
                     response_body=o.body,
                     error=o.error,
                 )
-                for o in outcomes
+                for o in recorded
             ]
         )
-        delivered_by_code: dict[int, list[int]] = defaultdict(list)
-        for o in outcomes:
-            if o.success:
-                delivered_by_code[o.status_code or 200].append(o.message.pk)
-                continue
-            position = o.message.schedule_position + 1
-            delay = (
-                None
-                if o.status_code == 410
-                else retry_delay(position=position, retry_after=o.retry_after)
-            )
-            reason = o.error or f"HTTP {o.status_code}"
-            fields = {
-                "attempt_count": F("attempt_count") + 1,
-                "schedule_position": position,
-                "last_status_code": o.status_code,
-                "last_error": reason[:300],
-                "claim_token": "",
-                "lease_expires_at": None,
-            }
-            if delay is None:
-                exhausted.append((o.message, o))
-                fields.update(status=WebhookMessage.Status.FAILED, failed_at=now)
-            else:
-                report.retry_in.append(delay)
-                fields.update(
-                    status=WebhookMessage.Status.PENDING,
-                    next_attempt_at=now + timedelta(seconds=delay),
-                )
-            WebhookMessage.objects.filter(pk=o.message.pk).update(**fields)
-        for status_code, ids in delivered_by_code.items():
-            WebhookMessage.objects.filter(pk__in=ids).update(
-                status=WebhookMessage.Status.DELIVERED,
-                delivered_at=now,
-                attempt_count=F("attempt_count") + 1,
-                schedule_position=F("schedule_position") + 1,
-                last_status_code=status_code,
-                last_error="",
-                claim_token="",
-                lease_expires_at=None,
-            )
-        if unsent:
-            # Claimed but not tried (budget spent, or the endpoint answered 410): put back.
-            WebhookMessage.objects.filter(pk__in=[m.pk for m in unsent]).update(
-                status=WebhookMessage.Status.PENDING, claim_token="", lease_expires_at=None
-            )
         failures = [o for o in outcomes if not o.success]
         _endpoint_health(endpoint, outcomes, failures, now, report)
         for message, outcome in exhausted:
             _dead_letter(endpoint, message, outcome)
     report.sent += len(outcomes)
-    report.delivered += sum(len(ids) for ids in delivered_by_code.values())
+    report.delivered += sum(1 for o in recorded if o.success)
     report.failed += len(failures)
     report.exhausted += len(exhausted)
+    # Claimed but not tried (budget spent, or the endpoint answered 410): still pending.
     report.released += len(unsent)
     if exhausted:
         partner_alert(
@@ -494,8 +533,6 @@ def _fail_pending_of_disabled(endpoint: WebhookEndpoint) -> int:
         status=WebhookMessage.Status.FAILED,
         failed_at=timezone.now(),
         last_error="endpoint disabled",
-        claim_token="",
-        lease_expires_at=None,
     )
 
 
@@ -529,19 +566,21 @@ class SweepReport:
 
 
 def webhooks_sweep() -> SweepReport:
-    """Catch what a crash or a broker outage left behind: messages whose sending worker died
-    (lease expired) go back to pending, events never fanned out are fanned out, and every
-    endpoint with due messages gets a delivery task (retries due later than a countdown)."""
+    """Catch what a crash or a broker outage left behind: endpoints whose delivering worker
+    died (lease expired; its messages are still pending) are freed, events never fanned out
+    are fanned out, and every endpoint with due messages gets a delivery task (retries due
+    later than a countdown)."""
     now = timezone.now()
     report = SweepReport()
-    report.leases_expired = WebhookMessage.objects.filter(
-        status=WebhookMessage.Status.SENDING, lease_expires_at__lt=now
-    ).update(
-        status=WebhookMessage.Status.PENDING,
-        next_attempt_at=now,
-        claim_token="",
-        lease_expires_at=None,
+    expired = list(
+        WebhookEndpoint.objects.filter(delivery_lease_until__lt=now).values_list("pk", flat=True)
     )
+    if expired:
+        report.leases_expired = WebhookEndpoint.objects.filter(
+            pk__in=expired, delivery_lease_until__lt=now
+        ).update(delivery_lease_until=None)
+        # The dead worker's "already queued" flag would hold back the new task until it expires.
+        cache.delete_many([_DELIVERY_FLAG.format(pk) for pk in expired])
     report.unfanned_events = PlatformEvent.objects.filter(fanned_out_at__isnull=True).count()
     if report.unfanned_events:
         request_fan_out()

@@ -271,8 +271,6 @@ def _requeue(queryset: Any) -> int:
         status=WebhookMessage.Status.PENDING,
         next_attempt_at=timezone.now(),
         schedule_position=0,
-        claim_token="",
-        lease_expires_at=None,
         failed_at=None,
     )
 
@@ -282,8 +280,6 @@ def webhook_message_retry(
     *, message: WebhookMessage, actor: ActorLike, request: HttpRequest | None = None
 ) -> WebhookMessage:
     """Send a message again now, with a fresh retry cycle (same ``webhook-id``)."""
-    if message.status == WebhookMessage.Status.SENDING:
-        raise ConflictError("The message is being sent right now.", code="message_sending")
     if not message.endpoint.enabled:
         raise ConflictError("The endpoint is disabled; enable it first.", code="endpoint_disabled")
     _requeue(WebhookMessage.objects.filter(pk=message.pk))
@@ -352,11 +348,7 @@ def webhook_endpoint_replay(
         ignore_conflicts=True,
         batch_size=1000,
     )
-    count = _requeue(
-        WebhookMessage.objects.filter(endpoint=endpoint, event_id__in=event_ids).exclude(
-            status=WebhookMessage.Status.SENDING
-        )
-    )
+    count = _requeue(WebhookMessage.objects.filter(endpoint=endpoint, event_id__in=event_ids))
     _audit(
         actor=actor,
         action="webhook_endpoint.replayed",

@@ -1,13 +1,16 @@
 """Fixtures for the partners tests only (shared partner fixtures: tests/partners/fixtures.py)."""
 
+import importlib
 from collections.abc import Iterator
 
 import pytest
 import redis
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.cache import cache
 
 from partners.models import Partner
+from partners.services import events
 from tests.partners.factories import PartnerFactory
 from tests.partners.webhook_receiver import Receiver, running_receiver
 
@@ -48,3 +51,14 @@ def webhook_settings(settings):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def other_partner(db) -> Partner:  # type: ignore[no-untyped-def]
     return PartnerFactory()
+
+
+@pytest.fixture
+def event_catalog(transactional_db: None) -> Iterator[None]:
+    """The seeded event catalog for ``transaction=True`` tests: an earlier such test's flush
+    empties the table that migration 0006 filled (and the process remembers type ids)."""
+    seed_migration = importlib.import_module("partners.migrations.0006_seed_event_types")
+    seed_migration.seed(django_apps, None)
+    events._event_type_ids.clear()
+    yield
+    events._event_type_ids.clear()

@@ -12,7 +12,7 @@ from django_celery_beat.models import PeriodicTask
 
 from careos.actors import system_actor
 from careos.celery import app as celery_app
-from partners.models import EventType, PlatformEvent, WebhookMessage
+from partners.models import EventType, PlatformEvent, WebhookEndpoint, WebhookMessage
 from partners.services.events import UnknownEventTypeError, publish_event
 from partners.services.webhooks import webhook_endpoint_create
 from partners.tasks import events_prune_task, webhooks_sweep_task
@@ -212,14 +212,11 @@ def test_message_of_a_killed_worker_is_retried_not_lost(
     endpoint = webhook_endpoint_create(partner=partner, url=receiver.url("/hook"), actor=ACTOR)
     event = publish_event(event_type="lead.created", owner=partner, payload={})
     now = timezone.now()
-    # What a worker killed mid-send leaves: the message claimed, its lease running, no attempt.
-    message = WebhookMessage.objects.create(
-        event=event,
-        endpoint=endpoint,
-        status=WebhookMessage.Status.SENDING,
-        claim_token="dead-worker",
-        lease_expires_at=now + timedelta(seconds=60),
-        next_attempt_at=now,
+    # What a worker killed mid-send leaves: the endpoint's lease running, the message still
+    # pending (nothing is written before a batch's outcomes), no attempt.
+    message = WebhookMessage.objects.create(event=event, endpoint=endpoint, next_attempt_at=now)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        delivery_lease_until=now + timedelta(seconds=60)
     )
     PlatformEvent.objects.filter(pk=event.pk).update(fanned_out_at=now)
 
@@ -227,7 +224,8 @@ def test_message_of_a_killed_worker_is_retried_not_lost(
         webhooks_sweep_task.delay()
     assert receiver.requests == []  # the lease still runs: the worker may be alive
     message.refresh_from_db()
-    assert message.status == WebhookMessage.Status.SENDING
+    assert message.status == WebhookMessage.Status.PENDING
+    assert message.attempt_count == 0
 
     with (
         time_machine.travel(now + timedelta(seconds=61), tick=False),
@@ -240,6 +238,7 @@ def test_message_of_a_killed_worker_is_retried_not_lost(
     assert message.attempt_count == 1
     [request] = receiver.on("/hook")
     assert request.headers["webhook-id"] == message.public_id
+    assert WebhookEndpoint.objects.get(pk=endpoint.pk).delivery_lease_until is None
 
 
 def test_prune_deletes_events_past_retention(partner, webhook_settings):

@@ -3,10 +3,11 @@
 import base64
 import hashlib
 import secrets
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.test import Client
+from oauth2_provider.models import AccessToken
 
 from careos.actors import system_actor
 from partners.models import Partner, PartnerApplication
@@ -276,3 +277,125 @@ def test_suspended_partner_tokens_are_refused(api_client):
     Partner.objects.filter(pk=approved.application.partner_id).update(status="suspended")
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert api_client.get(ME).json()["code"] == "partner_suspended"
+
+
+def test_signed_out_resource_owner_signs_in_then_consents(django_user_model):
+    """GET authorize → login page → credentials → consent page → approve → code → PKCE token."""
+    django_user_model.objects.create_user(username="patient", password="correct horse")
+    approved = _approved(client_type="public")
+    verifier, challenge = _pkce()
+    params = {
+        "response_type": "code",
+        "client_id": approved.client_id,
+        "redirect_uri": REDIRECT,
+        "scope": "read:partner",
+        "state": "s2",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    browser = Client()
+    authorize_url = "/o/authorize/?" + urlencode(params)
+
+    to_login = browser.get(authorize_url)
+    assert to_login.status_code == 302
+    login_location = urlsplit(to_login["Location"])
+    assert login_location.path == "/accounts/login/"
+    next_url = parse_qs(login_location.query)["next"][0]
+    assert next_url == authorize_url
+
+    login_page = browser.get(to_login["Location"])
+    assert login_page.status_code == 200
+    assert b'name="password"' in login_page.content
+    assert f'value="{next_url}"'.replace("&", "&amp;").encode() in login_page.content
+
+    wrong = browser.post(
+        "/accounts/login/", {"username": "patient", "password": "nope", "next": next_url}
+    )
+    assert wrong.status_code == 200
+    assert "_auth_user_id" not in browser.session
+
+    signed_in = browser.post(
+        "/accounts/login/",
+        {"username": "patient", "password": "correct horse", "next": next_url},
+    )
+    assert signed_in.status_code == 302
+    assert signed_in["Location"] == next_url
+
+    consent = browser.get(next_url)
+    assert consent.status_code == 200
+    assert b"authorizationForm" in consent.content
+    assert approved.application.name.encode() in consent.content
+    form = {
+        name: consent.context["form"][name].value()
+        for name in (
+            "client_id",
+            "redirect_uri",
+            "response_type",
+            "state",
+            "scope",
+            "code_challenge",
+            "code_challenge_method",
+            "nonce",
+            "claims",
+        )
+        if consent.context["form"][name].value() is not None
+    }
+    approved_response = browser.post(next_url, {**form, "allow": "Authorize"})
+    assert approved_response.status_code == 302
+    location = urlsplit(approved_response["Location"])
+    assert f"{location.scheme}://{location.netloc}{location.path}" == REDIRECT
+    query = {k: v[0] for k, v in parse_qs(location.query).items()}
+    assert query["state"] == "s2"
+
+    token = _token(
+        Client(),
+        {
+            "grant_type": "authorization_code",
+            "code": query["code"],
+            "redirect_uri": REDIRECT,
+            "client_id": approved.client_id,
+            "code_verifier": verifier,
+        },
+    )
+    assert token.status_code == 200, token.content
+    body = token.json()
+    assert body["scope"] == "read:partner"
+    owner = django_user_model.objects.get(username="patient")
+    assert AccessToken.objects.get(user=owner, application__client_id=approved.client_id)
+
+
+def test_consent_denied_redirects_with_access_denied(django_user_model):
+    django_user_model.objects.create_user(username="patient", password="correct horse")
+    approved = _approved(client_type="public")
+    _verifier, challenge = _pkce()
+    browser = Client()
+    assert browser.login(username="patient", password="correct horse")
+    params = {
+        "response_type": "code",
+        "client_id": approved.client_id,
+        "redirect_uri": REDIRECT,
+        "scope": "read:partner",
+        "state": "s3",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    # No "allow" in the form: the owner pressed Cancel.
+    denied = browser.post("/o/authorize/", params)
+    assert denied.status_code == 302
+    query = parse_qs(urlsplit(denied["Location"]).query)
+    assert query["error"] == ["access_denied"]
+    assert "code" not in query
+
+
+def test_sign_out_ends_the_session(django_user_model):
+    django_user_model.objects.create_user(username="patient", password="correct horse")
+    browser = Client()
+    assert browser.login(username="patient", password="correct horse")
+    page = browser.get("/accounts/login/")
+    assert b"Signed in as patient" in page.content
+    assert browser.get("/accounts/logout/").status_code == 405  # sign-out is a POST (CSRF)
+    signed_out = browser.post("/accounts/logout/")
+    assert signed_out.status_code == 302
+    assert signed_out["Location"] == "/accounts/login/"
+    assert "_auth_user_id" not in browser.session
+    assert browser.get("/o/authorize/?client_id=x")["Location"].startswith("/accounts/login/")

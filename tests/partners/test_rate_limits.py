@@ -7,6 +7,7 @@ import httpx
 import pytest
 from django.utils import timezone
 
+from partners import ratelimit
 from partners.api.authentication import rate_limit_for
 from partners.models import ApiKey, Partner, PartnerUsageDaily
 from partners.services.usage import usage_flush
@@ -172,3 +173,50 @@ def test_usage_flush_runs_on_a_beat_schedule(partner_api_client):
     client.get(ME)
     assert flush_partner_usage.delay().get() == 1
     assert PartnerUsageDaily.objects.get(partner=client.partner).calls == 1
+
+
+@pytest.mark.parametrize("backend", ["redis", "memory"])
+def test_sliding_window_holds_a_boundary_burst_to_the_limit(settings, backend):
+    """A full burst at the end of a window and another at the start of the next: a fixed
+    window would allow 2x the limit; the weighted previous window allows what slid out."""
+    if backend == "memory":
+        settings.PARTNER_RATE_LIMIT_REDIS_URL = ""
+    elif not settings.PARTNER_RATE_LIMIT_REDIS_URL:
+        pytest.skip("needs REDIS_URL")
+    settings.PARTNER_RATE_LIMIT_WINDOW_SECONDS = 60
+    start = 60 * 29_000_000.0  # a window boundary
+
+    def burst(at: float, *, credential: str = "key_a", count: int = 30) -> list[ratelimit.Decision]:
+        hit = ratelimit.Hit(
+            partner_pk=7,
+            credential_ref=credential,
+            api_key_ref="",
+            endpoint="GET api/v1/partners/me",
+            bucket="default",
+            limit=10,
+            now=at,
+        )
+        return [ratelimit.hit(hit) for _ in range(count)]
+
+    def allowed(decisions: list[ratelimit.Decision]) -> int:
+        return sum(d.allowed for d in decisions)
+
+    # Inside one window with an empty previous window: exactly the limit.
+    first = burst(start + 59)
+    assert allowed(first) == 10
+    assert [d.remaining for d in first[:10]] == list(range(9, -1, -1))
+    # The window ends in 1 s; right at the boundary all 10 still count, just after it 9 do.
+    assert first[10].reset_seconds == 2
+    # 0.5 s into the next window, 10 * (59.5/60) → 9 of the previous 10 still count: one call.
+    second = burst(start + 60.5)
+    assert allowed(second) == 1
+    # Refused until floor(10 * weight) + 1 < 10, i.e. 6 s into the window: 5.5 s from now.
+    assert second[1].reset_seconds == 6
+    # Half way through, half of the previous window slid out: 5 + 1 used, 4 more.
+    assert allowed(burst(start + 90)) == 4
+    # The partner's counter is shared: another credential of the same partner is held too.
+    assert allowed(burst(start + 90, credential="key_b")) == 0
+    # Over any 60 s the calls stay near the limit, never 2x: 10 + 1 + 4 from 59 s to 90 s.
+    # Two windows later the oldest window no longer counts at all; the previous one (5) does.
+    assert allowed(burst(start + 120)) == 5
+    assert allowed(burst(start + 240)) == 10

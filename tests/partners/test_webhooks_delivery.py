@@ -3,11 +3,14 @@ Retry-After, throttle, secret rotation."""
 
 import itertools
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection
 from django.utils import timezone
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
@@ -21,7 +24,11 @@ from partners.models import (
     WebhookMessage,
 )
 from partners.services.events import publish_event
-from partners.services.webhooks import webhook_endpoint_create, webhook_endpoint_rotate_secret
+from partners.services.webhooks import (
+    webhook_endpoint_create,
+    webhook_endpoint_rotate_secret,
+    webhook_message_retry,
+)
 from partners.tasks import webhooks_deliver, webhooks_sweep_task
 from rbac.models import AuditEvent
 from tests.partners.webhook_receiver import Reply
@@ -293,3 +300,56 @@ def test_response_body_is_truncated(
 def test_task_options_make_a_killed_worker_retry():
     assert webhooks_deliver.acks_late is True
     assert webhooks_deliver.reject_on_worker_lost is True
+
+
+def test_endpoint_leased_by_another_worker_is_not_sent_to(
+    endpoint, partner, receiver, django_capture_on_commit_callbacks
+):
+    """The endpoint lease is the claim: while another worker holds it, nothing is sent."""
+    held_until = timezone.now() + timedelta(seconds=60)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(delivery_lease_until=held_until)
+    event = publish(django_capture_on_commit_callbacks, partner)
+    assert webhooks_deliver.delay(endpoint_id=endpoint.pk).get() == 0
+    assert receiver.requests == []
+    message = WebhookMessage.objects.get(event=event)
+    assert (message.status, message.attempt_count) == (WebhookMessage.Status.PENDING, 0)
+    # Its holder's lease is left alone (only the holder releases it).
+    assert WebhookEndpoint.objects.get(pk=endpoint.pk).delivery_lease_until == held_until
+
+
+@pytest.mark.django_db(transaction=True)
+def test_retry_during_an_attempt_in_flight_sends_again_and_records_each_attempt_once(
+    partner, receiver, webhook_settings, event_catalog
+):
+    """An operator's retry that lands while the attempt is in flight is not swallowed by it:
+    the in-flight outcome is not recorded over the re-queued message, which is sent again."""
+    receiver.reply("/hook", Reply(status=200, delay=1.0))
+    endpoint = webhook_endpoint_create(partner=partner, url=receiver.url("/hook"), actor=ACTOR)
+
+    def retry_while_in_flight() -> None:
+        try:
+            for _ in range(200):
+                if receiver.on("/hook"):
+                    message = WebhookMessage.objects.get(endpoint=endpoint)
+                    webhook_message_retry(message=message, actor=ACTOR)
+                    return
+                time.sleep(0.01)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        retried = pool.submit(retry_while_in_flight)
+        publish_event(event_type="lead.created", owner=partner, payload={"x": 1})
+        retried.result(timeout=10)
+
+    message = WebhookMessage.objects.get(endpoint=endpoint)
+    requests = receiver.on("/hook")
+    assert [r.headers["webhook-id"] for r in requests] == [message.public_id] * 2
+    assert message.status == WebhookMessage.Status.DELIVERED
+    assert message.attempt_count == 1  # the attempt overtaken by the retry was not recorded
+    [attempt] = message.attempts.all()
+    assert (attempt.number, attempt.success, attempt.trigger) == (
+        1,
+        True,
+        WebhookAttempt.Trigger.SCHEDULED,
+    )

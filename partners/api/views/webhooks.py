@@ -252,9 +252,7 @@ class EndpointReplayView(PartnerAPIView):
 
 
 MESSAGE_FILTERS = [
-    OpenApiParameter(
-        "status", OpenApiTypes.STR, enum=["pending", "sending", "delivered", "failed"]
-    ),
+    OpenApiParameter("status", OpenApiTypes.STR, enum=["pending", "delivered", "failed"]),
     OpenApiParameter("eventType", OpenApiTypes.STR, description="e.g. lead.created"),
     OpenApiParameter("since", OpenApiTypes.DATETIME, description="Created at or after."),
     OpenApiParameter("endpointId", OpenApiTypes.STR, description="whep_… id."),
