@@ -281,6 +281,11 @@ OAUTH2_PROVIDER: dict = {
 }
 
 # --- rbac ---
+# How many reverse proxies in front of the app append to X-Forwarded-For. 0 (default): the header
+# is ignored and the audit log records REMOTE_ADDR, since any client can forge the header.
+RBAC_TRUSTED_PROXY_COUNT = env.int("RBAC_TRUSTED_PROXY_COUNT", default=0)
+# ``manage.py flush`` erases the append-only audit log; only disposable databases allow it.
+RBAC_AUDIT_FLUSH_ALLOWED = env.bool("RBAC_AUDIT_FLUSH_ALLOWED", default=False)
 
 # --- engagement ---
 

@@ -1,5 +1,29 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models.signals import post_migrate
+
+
+def _ensure_role_templates(using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
+    """The data migration creates the role templates once; ``flush`` (transactional tests,
+    operators) erases them and then sends ``post_migrate``: put them back."""
+    from careos.actors import system_actor
+    from rbac.models import Role
+    from rbac.roles import TEMPLATE_SLUGS
+    from rbac.services import role_templates_sync
+
+    if Role._meta.db_table not in connections[using].introspection.table_names():
+        return
+    if Role.objects.using(using).filter(
+        clinic__isnull=True, slug__in=TEMPLATE_SLUGS
+    ).count() == len(TEMPLATE_SLUGS):
+        return
+    role_templates_sync(actor=system_actor("post_migrate"))
 
 
 class RbacConfig(AppConfig):
     name = "rbac"
+
+    def ready(self) -> None:
+        post_migrate.connect(_ensure_role_templates, sender=self)

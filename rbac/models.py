@@ -49,7 +49,10 @@ class User(AbstractUser):
     REQUIRED_FIELDS: list[str] = []
 
     class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
         indexes = [models.Index(fields=["kind", "region"])]
+        permissions = [("view_phi", _("Can view patients' protected health information"))]
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Keep the blind indexes in step with the encrypted values they index.
@@ -76,6 +79,9 @@ class Clinic(TimeStampedModel):
     regions = models.JSONField(default=list, blank=True, help_text=_("Region/state codes served."))
     is_active = models.BooleanField(default=True)
 
+    class Meta:
+        ordering = ["name"]
+
     def __str__(self) -> str:
         return self.name
 
@@ -96,6 +102,8 @@ class Role(TimeStampedModel):
     permissions = models.ManyToManyField(Permission, blank=True, related_name="careos_roles")
 
     class Meta:
+        ordering = ["clinic_id", "name"]
+        permissions = [("manage_roles", _("Can manage clinic roles and memberships"))]
         constraints = [
             models.UniqueConstraint(fields=["clinic", "slug"], name="role_unique_slug_per_clinic"),
             models.UniqueConstraint(
@@ -120,11 +128,13 @@ class Membership(TimeStampedModel):
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="memberships")
     role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="memberships")
     is_active = models.BooleanField(default=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "clinic"], name="membership_unique_per_clinic")
         ]
+        indexes = [models.Index(fields=["user", "is_active"])]
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.clinic} as {self.role.slug}"
@@ -168,7 +178,22 @@ class ConsentRecord(TimeStampedModel):
     metadata = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        permissions = [("revoke_consent", _("Can revoke consent records"))]
         indexes = [models.Index(fields=["patient", "consent_type", "status"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "confirmed", "revoked"]),
+                name="consent_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="confirmed") | models.Q(confirmed_at__isnull=False),
+                name="consent_confirmed_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="revoked") | models.Q(revoked_at__isnull=False),
+                name="consent_revoked_has_time",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.public_id} {self.consent_type} ({self.status})"
@@ -185,7 +210,8 @@ class AuditEventQuerySet(models.QuerySet):
 class AuditEvent(models.Model):
     """Append-only: who did or read what, on which record, for which patient, from where, why.
 
-    The model refuses updates and deletes; on PostgreSQL a trigger refuses them too.
+    The model and its queryset refuse updates and deletes; database triggers (PostgreSQL and
+    SQLite, migration ``0003``) refuse UPDATE, DELETE and (PostgreSQL) TRUNCATE too.
     """
 
     public_id = PublicIdField(prefix="aud")
@@ -223,7 +249,11 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-occurred_at"]
-        indexes = [models.Index(fields=["patient", "-occurred_at"])]
+        indexes = [
+            models.Index(fields=["patient", "-occurred_at"]),
+            models.Index(fields=["clinic", "-occurred_at"]),
+        ]
+        permissions = [("view_audit_log", _("Can view the clinic's audit log"))]
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_ref} {self.action}"
