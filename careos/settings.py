@@ -212,6 +212,8 @@ SPECTACULAR_SETTINGS = {
 # Private, loopback and link-local targets are refused unless this is on (tests, development).
 OUTBOUND_HTTP_ALLOW_PRIVATE = env.bool("OUTBOUND_HTTP_ALLOW_PRIVATE", default=DEBUG)
 OUTBOUND_HTTP_TIMEOUT_SECONDS = env.float("OUTBOUND_HTTP_TIMEOUT_SECONDS", default=15.0)
+# URLs partners register (webhook endpoints, FHIR servers) must be https outside development.
+OUTBOUND_HTTP_REQUIRE_HTTPS = env.bool("OUTBOUND_HTTP_REQUIRE_HTTPS", default=not DEBUG)
 
 # --- Celery ---
 # Embedded default: a filesystem broker (no server). Production: Redis from REDIS_URL.
@@ -282,6 +284,56 @@ RBAC_AUDIT_FLUSH_ALLOWED = env.bool("RBAC_AUDIT_FLUSH_ALLOWED", default=False)
 # --- engagement ---
 
 # --- partners ---
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+# Keyed hash of API keys (HMAC-SHA256); changing it invalidates every issued key.
+PARTNER_API_KEY_HASH_KEY = production_secret(
+    "PARTNER_API_KEY_HASH_KEY", dev_default="dev-partner-api-key-hash-key-not-for-production"
+)
+PARTNER_API_KEY_ROTATION_GRACE_SECONDS = env.int(
+    "PARTNER_API_KEY_ROTATION_GRACE_SECONDS", default=24 * 3600
+)
+# Requests per window, per credential and per partner, by tier (overridable per partner).
+PARTNER_RATE_LIMITS = {
+    "basic": env.int("PARTNER_RATE_LIMIT_BASIC", default=1_000),
+    "pro": env.int("PARTNER_RATE_LIMIT_PRO", default=5_000),
+    "enterprise": env.int("PARTNER_RATE_LIMIT_ENTERPRISE", default=10_000),
+}
+PARTNER_RATE_LIMIT_WINDOW_SECONDS = env.int("PARTNER_RATE_LIMIT_WINDOW_SECONDS", default=60)
+PARTNER_LEAD_INGEST_RATE_LIMIT = env.int("PARTNER_LEAD_INGEST_RATE_LIMIT", default=100)
+# Empty: the in-process limiter (embedded single-process default).
+PARTNER_RATE_LIMIT_REDIS_URL = env.str("PARTNER_RATE_LIMIT_REDIS_URL", default=REDIS_URL)
+PARTNER_RATE_LIMIT_KEY_PREFIX = env.str("PARTNER_RATE_LIMIT_KEY_PREFIX", default="careos:")
+PARTNER_RATE_LIMIT_REDIS_TIMEOUT_SECONDS = env.float(
+    "PARTNER_RATE_LIMIT_REDIS_TIMEOUT_SECONDS", default=0.25
+)
+# Response-phase usage (errors, latency) waits at most this long for the next round trip.
+PARTNER_USAGE_BUFFER_MAX_AGE_SECONDS = env.float("PARTNER_USAGE_BUFFER_MAX_AGE_SECONDS", default=5)
+# Without Redis, the web process writes its own usage counters to the database periodically.
+PARTNER_USAGE_INPROCESS_FLUSH = env.bool(
+    "PARTNER_USAGE_INPROCESS_FLUSH", default=not PARTNER_RATE_LIMIT_REDIS_URL
+)
+MIDDLEWARE.append("partners.middleware.PartnerUsageMiddleware")
+
+# Events and webhooks (partners/services/events.py, partners/services/webhooks.py).
+# Delay before each attempt, in seconds: the first is immediate (Standard Webhooks / Svix style).
+WEBHOOK_RETRY_SCHEDULE = [
+    int(v)
+    for v in env.list(
+        "WEBHOOK_RETRY_SCHEDULE",
+        default=["0", "5", "300", "1800", "7200", "18000", "36000", "36000"],
+    )
+]
+WEBHOOK_RETRY_JITTER = env.float("WEBHOOK_RETRY_JITTER", default=0.1)  # ± fraction of a delay
+WEBHOOK_MAX_RETRY_AFTER_SECONDS = env.int("WEBHOOK_MAX_RETRY_AFTER_SECONDS", default=86400)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=15.0)
+WEBHOOK_RESPONSE_BODY_LIMIT = env.int("WEBHOOK_RESPONSE_BODY_LIMIT", default=2048)
+WEBHOOK_DISABLE_AFTER_FAILING_DAYS = env.float("WEBHOOK_DISABLE_AFTER_FAILING_DAYS", default=5.0)
+WEBHOOK_SECRET_ROTATION_GRACE_HOURS = env.float("WEBHOOK_SECRET_ROTATION_GRACE_HOURS", default=24.0)
+WEBHOOK_BATCH_SIZE = env.int("WEBHOOK_BATCH_SIZE", default=100)  # messages claimed at once
+WEBHOOK_TASK_BUDGET_SECONDS = env.float("WEBHOOK_TASK_BUDGET_SECONDS", default=20.0)
+WEBHOOK_FANOUT_BATCH_SIZE = env.int("WEBHOOK_FANOUT_BATCH_SIZE", default=500)
+WEBHOOK_ALERT_FROM_EMAIL = env.str("WEBHOOK_ALERT_FROM_EMAIL", default="webhooks@careos.dev")
+EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=30)
 
 # --- payments ---
 

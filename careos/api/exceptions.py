@@ -5,6 +5,7 @@ answered with a generic 500 problem.
 """
 
 import logging
+import re
 from typing import Any
 
 from django.conf import settings
@@ -83,7 +84,8 @@ def problem_response(
 
 
 def _camel_path(parts: list[str]) -> str:
-    return ".".join(underscore_to_camel(camelize_re, part) for part in parts)
+    # The same conversion the camelCase renderer applies to response keys.
+    return ".".join(re.sub(camelize_re, underscore_to_camel, part) for part in parts)
 
 
 def flatten_validation_errors(detail: Any, path: list[str] | None = None) -> list[dict[str, str]]:

@@ -1,1 +1,70 @@
-urlpatterns: list = []
+from django.urls import path
+
+from partners.api.views import self_service, webhooks
+
+app_name = "partners"
+
+urlpatterns = [
+    path("partners/ping", self_service.PingView.as_view(), name="ping"),
+    path("partners/me", self_service.MeView.as_view(), name="me"),
+    path("partners/me/usage", self_service.UsageView.as_view(), name="usage"),
+    path("partners/me/keys", self_service.ApiKeyListView.as_view(), name="keys"),
+    path("partners/me/keys/<str:key_id>", self_service.ApiKeyDetailView.as_view(), name="key"),
+    path(
+        "partners/me/keys/<str:key_id>/rotate",
+        self_service.ApiKeyRotateView.as_view(),
+        name="key-rotate",
+    ),
+    path(
+        "partners/me/keys/<str:key_id>/revoke",
+        self_service.ApiKeyRevokeView.as_view(),
+        name="key-revoke",
+    ),
+    path("event-types", webhooks.EventTypeListView.as_view(), name="event-types"),
+    path("webhooks/endpoints", webhooks.EndpointListView.as_view(), name="webhook-endpoints"),
+    path(
+        "webhooks/endpoints/<str:endpoint_id>",
+        webhooks.EndpointDetailView.as_view(),
+        name="webhook-endpoint",
+    ),
+    path(
+        "webhooks/endpoints/<str:endpoint_id>/test",
+        webhooks.EndpointTestView.as_view(),
+        name="webhook-endpoint-test",
+    ),
+    path(
+        "webhooks/endpoints/<str:endpoint_id>/rotate-secret",
+        webhooks.EndpointRotateSecretView.as_view(),
+        name="webhook-endpoint-rotate-secret",
+    ),
+    path(
+        "webhooks/endpoints/<str:endpoint_id>/recover",
+        webhooks.EndpointRecoverView.as_view(),
+        name="webhook-endpoint-recover",
+    ),
+    path(
+        "webhooks/endpoints/<str:endpoint_id>/replay",
+        webhooks.EndpointReplayView.as_view(),
+        name="webhook-endpoint-replay",
+    ),
+    path("webhooks/messages", webhooks.MessageListView.as_view(), name="webhook-messages"),
+    path(
+        "webhooks/messages/<str:message_id>",
+        webhooks.MessageDetailView.as_view(),
+        name="webhook-message",
+    ),
+    path(
+        "webhooks/messages/<str:message_id>/attempts",
+        webhooks.MessageAttemptListView.as_view(),
+        name="webhook-message-attempts",
+    ),
+    path(
+        "webhooks/messages/<str:message_id>/retry",
+        webhooks.MessageRetryView.as_view(),
+        name="webhook-message-retry",
+    ),
+    path("webhooks/events", webhooks.EventListView.as_view(), name="webhook-events"),
+    path(
+        "webhooks/events/<str:event_id>", webhooks.EventDetailView.as_view(), name="webhook-event"
+    ),
+]

@@ -1,3 +1,17 @@
+from partners.models.credentials import ApiKey, PartnerOAuthClient
+from partners.models.events import EventType, PlatformEvent
 from partners.models.partner import Partner
+from partners.models.usage import PartnerUsageDaily
+from partners.models.webhooks import WebhookAttempt, WebhookEndpoint, WebhookMessage
 
-__all__ = ["Partner"]
+__all__ = [
+    "ApiKey",
+    "EventType",
+    "Partner",
+    "PartnerOAuthClient",
+    "PartnerUsageDaily",
+    "PlatformEvent",
+    "WebhookAttempt",
+    "WebhookEndpoint",
+    "WebhookMessage",
+]

@@ -32,9 +32,15 @@ class Partner(TimeStampedModel):
     description = models.TextField(blank=True)
     status_reason = models.TextField(blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    rate_limit_per_minute = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text=_("Overrides the tier's default requests per minute (per partner and per key)."),
+    )
 
     class Meta:
         indexes = [models.Index(fields=["status", "tier"])]
+        permissions = [("manage_partners", "Can manage partners and approve applications")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.slug})"
@@ -42,3 +48,7 @@ class Partner(TimeStampedModel):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+    @property
+    def partner_ref(self) -> str:
+        return self.public_id

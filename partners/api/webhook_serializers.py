@@ -1,0 +1,166 @@
+"""Serializers of the events and webhooks API (camelCase on the wire via the renderer)."""
+
+from rest_framework import serializers
+
+from partners.models import (
+    EventType,
+    PlatformEvent,
+    WebhookAttempt,
+    WebhookEndpoint,
+    WebhookMessage,
+)
+
+
+class EventTypeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EventType
+        fields = ["name", "description", "payload_example", "schema_version", "deprecated"]
+        read_only_fields = fields
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+    event_types = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Subscribed event types; empty means every event.",
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = [
+            "id",
+            "url",
+            "description",
+            "event_types",
+            "enabled",
+            "disabled_reason",
+            "disabled_at",
+            "rate_limit_per_second",
+            "failing_since",
+            "last_success_at",
+            "last_failure_at",
+            "previous_secret_expires_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
+    secret = serializers.CharField(
+        read_only=True, help_text="The signing secret (whsec_…). Shown only this once."
+    )
+
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
+        read_only_fields = fields
+
+
+class WebhookEndpointCreateSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=1000)
+    description = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    event_types = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, max_length=100
+    )
+    rate_limit_per_second = serializers.IntegerField(
+        min_value=1, max_value=10_000, required=False, allow_null=True
+    )
+
+
+class WebhookEndpointUpdateSerializer(WebhookEndpointCreateSerializer):
+    url = serializers.URLField(max_length=1000, required=False)
+    enabled = serializers.BooleanField(required=False)
+
+
+class RotateSecretSerializer(serializers.Serializer):
+    grace_hours = serializers.FloatField(
+        min_value=0,
+        max_value=24 * 7,
+        required=False,
+        help_text="How long the old secret keeps signing too (default 24).",
+    )
+
+
+class RotatedSecretSerializer(serializers.Serializer):
+    secret = serializers.CharField(help_text="The new signing secret. Shown only this once.")
+    previous_secret_expires_at = serializers.DateTimeField()
+
+
+class RecoverSerializer(serializers.Serializer):
+    since = serializers.DateTimeField()
+
+
+class ReplaySerializer(serializers.Serializer):
+    since = serializers.DateTimeField()
+    event_types = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, max_length=100
+    )
+
+
+class QueuedSerializer(serializers.Serializer):
+    queued = serializers.IntegerField(help_text="Messages queued for delivery.")
+
+
+class WebhookMessageSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+    event_id = serializers.CharField(source="event.public_id", read_only=True)
+    event_type = serializers.CharField(source="event.event_type.name", read_only=True)
+    endpoint_id = serializers.CharField(source="endpoint.public_id", read_only=True)
+
+    class Meta:
+        model = WebhookMessage
+        fields = [
+            "id",
+            "event_id",
+            "event_type",
+            "endpoint_id",
+            "status",
+            "attempt_count",
+            "next_attempt_at",
+            "last_status_code",
+            "last_error",
+            "delivered_at",
+            "failed_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class WebhookAttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookAttempt
+        fields = [
+            "number",
+            "trigger",
+            "started_at",
+            "duration_ms",
+            "success",
+            "status_code",
+            "response_body",
+            "error",
+        ]
+        read_only_fields = fields
+
+
+class PlatformEventSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+    type = serializers.CharField(source="event_type.name", read_only=True)
+    payload = serializers.JSONField(read_only=True)
+
+    class Meta:
+        model = PlatformEvent
+        fields = ["id", "type", "occurred_at", "created_at", "payload"]
+        read_only_fields = fields
+
+
+class MessageFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=WebhookMessage.Status.choices, required=False)
+    event_type = serializers.CharField(max_length=100, required=False)
+    since = serializers.DateTimeField(required=False)
+    endpoint_id = serializers.CharField(max_length=40, required=False)
+
+
+class EventFilterSerializer(serializers.Serializer):
+    event_type = serializers.CharField(max_length=100, required=False)
+    since = serializers.DateTimeField(required=False)

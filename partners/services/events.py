@@ -1,0 +1,166 @@
+"""EventService: publish platform events (an outbox row in the caller's transaction) and fan
+them out to the owner's webhook endpoints after commit.
+
+Other apps call ``publish_event``; nothing else here is part of the public surface.
+"""
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from careos.errors import DomainError
+from partners.models import EventType, Partner, PlatformEvent, WebhookEndpoint, WebhookMessage
+
+logger = logging.getLogger(__name__)
+
+EXHAUSTED_EVENT_TYPE = "message.attempt.exhausted"
+TEST_EVENT_TYPE = "webhook.test"
+_FAN_OUT_FLAG = "partners:events:fan-out-queued"
+_FLAG_SECONDS = 60
+
+
+class UnknownEventTypeError(DomainError):
+    code = "unknown_event_type"
+    status = 400
+    title = "Unknown event type"
+
+
+def event_type_get(*, name: str) -> EventType:
+    try:
+        return EventType.objects.get(name=name)
+    except EventType.DoesNotExist:
+        raise UnknownEventTypeError(f"{name!r} is not in the event catalog.") from None
+
+
+@transaction.atomic
+def publish_event(
+    *,
+    event_type: str,
+    owner: Partner | None,
+    payload: dict[str, Any],
+    occurred_at: datetime | None = None,
+    idempotency_key: str = "",
+) -> PlatformEvent:
+    """Record ``event_type`` for ``owner`` in the caller's transaction; after commit it is sent
+    to the owner's subscribed webhook endpoints. ``owner=None`` records a platform-only event
+    (kept for audit and replay, sent nowhere). With ``idempotency_key``, publishing the same key
+    for the same owner again returns the first event. Raises ``UnknownEventTypeError``.
+    """
+    kind = event_type_get(name=event_type)
+    if idempotency_key:
+        existing = PlatformEvent.objects.filter(
+            owner=owner, idempotency_key=idempotency_key
+        ).first()
+        if existing is not None:
+            return existing
+    now = timezone.now()
+    event = PlatformEvent.objects.create(
+        event_type=kind,
+        owner=owner,
+        payload=payload,
+        occurred_at=occurred_at or now,
+        idempotency_key=idempotency_key,
+        fanned_out_at=now if owner is None else None,
+    )
+    if owner is not None:
+        transaction.on_commit(request_fan_out)
+    return event
+
+
+def request_fan_out() -> None:
+    """Queue the fan-out task unless one is already queued. Never raises: if the broker is
+    down the event stays in the outbox and the sweep fans it out later."""
+    if not cache.add(_FAN_OUT_FLAG, 1, timeout=_FLAG_SECONDS):
+        return
+    from partners import tasks
+
+    try:
+        tasks.events_fan_out.apply_async(retry=False)
+    except Exception:
+        cache.delete(_FAN_OUT_FLAG)
+        logger.warning("fan-out task could not be queued; the sweep will pick the event up")
+
+
+def events_fan_out_pending() -> int:
+    """Create the webhook messages of every event not yet fanned out; returns how many events.
+
+    Safe to run concurrently: events are claimed with SKIP LOCKED where the database has it
+    and messages are unique per (event, endpoint).
+    """
+    from partners.services.webhooks import request_delivery
+
+    total = 0
+    batch_size = settings.WEBHOOK_FANOUT_BATCH_SIZE
+    while True:
+        count, endpoint_ids = _fan_out_batch(limit=batch_size)
+        total += count
+        for endpoint_id in endpoint_ids:
+            request_delivery(endpoint_id=endpoint_id)
+        if count < batch_size:
+            break
+    cache.delete(_FAN_OUT_FLAG)
+    # An event committed while the flag was still set did not queue a task: look once more.
+    if PlatformEvent.objects.filter(fanned_out_at__isnull=True).exists():
+        request_fan_out()
+    return total
+
+
+@transaction.atomic
+def _fan_out_batch(*, limit: int) -> tuple[int, set[int]]:
+    events = list(
+        PlatformEvent.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(fanned_out_at__isnull=True)
+        .select_related("event_type")
+        .order_by("created_at", "pk")[:limit]
+    )
+    if not events:
+        return 0, set()
+    endpoints_by_owner: dict[int, list[WebhookEndpoint]] = {}
+    for endpoint in WebhookEndpoint.objects.filter(
+        partner_id__in={event.owner_id for event in events}, enabled=True
+    ):
+        endpoints_by_owner.setdefault(endpoint.partner_id, []).append(endpoint)
+    messages = [
+        message
+        for event in events
+        for message in _messages_for(event, endpoints_by_owner.get(event.owner_id, []))
+    ]
+    WebhookMessage.objects.bulk_create(messages, ignore_conflicts=True, batch_size=1000)
+    PlatformEvent.objects.filter(pk__in=[event.pk for event in events]).update(
+        fanned_out_at=timezone.now()
+    )
+    return len(events), {message.endpoint_id for message in messages}
+
+
+def _messages_for(event: PlatformEvent, endpoints: list[WebhookEndpoint]) -> list[WebhookMessage]:
+    now = timezone.now()
+    name = event.event_type.name
+    messages = []
+    for endpoint in endpoints:
+        if not endpoint.subscribes_to(name):
+            continue
+        # An endpoint is never told about its own exhausted messages (it is the one failing).
+        if name == EXHAUSTED_EVENT_TYPE and event.payload.get("endpointId") == endpoint.public_id:
+            continue
+        messages.append(WebhookMessage(event=event, endpoint=endpoint, next_attempt_at=now))
+    return messages
+
+
+def events_prune(*, now: datetime | None = None) -> int:
+    """Delete events (and their messages and attempts) older than ``EVENT_RETENTION_DAYS``."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.EVENT_RETENTION_DAYS)
+    deleted = 0
+    while True:
+        ids = list(
+            PlatformEvent.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:1000]
+        )
+        if not ids:
+            return deleted
+        with transaction.atomic():
+            PlatformEvent.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)

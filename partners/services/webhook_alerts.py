@@ -1,0 +1,36 @@
+"""Tells a partner's contacts about webhook trouble (dead letters, a disabled endpoint).
+
+Plain ``send_mail`` for now; engagement's email channel can replace the transport later.
+"""
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+
+from partners.models import Partner
+
+logger = logging.getLogger(__name__)
+
+
+def partner_alert_recipients(partner: Partner) -> list[str]:
+    return []
+
+
+def partner_alert(*, partner: Partner, subject: str, lines: list[str]) -> int:
+    """Email the partner's contacts; returns how many were sent. Never raises: an alert that
+    cannot be sent must not undo the delivery bookkeeping that triggered it."""
+    recipients = partner_alert_recipients(partner)
+    if not recipients:
+        logger.warning("no contact to alert for partner %s: %s", partner.public_id, subject)
+        return 0
+    try:
+        return send_mail(
+            subject=subject,
+            message="\n".join(lines),
+            from_email=settings.WEBHOOK_ALERT_FROM_EMAIL,
+            recipient_list=recipients,
+        )
+    except Exception:
+        logger.exception("webhook alert email to partner %s failed", partner.public_id)
+        return 0

@@ -1,0 +1,45 @@
+"""Fixtures for the partners tests only (shared partner fixtures: tests/partners/fixtures.py)."""
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+from django.conf import settings
+from django.core.cache import cache
+
+from partners.models import Partner
+from tests.partners.factories import PartnerFactory
+from tests.partners.webhook_receiver import Receiver, running_receiver
+
+
+@pytest.fixture
+def real_redis(partner_rate_limit_isolation: str) -> redis.Redis:
+    """The configured Redis (CI and local runs set REDIS_URL); skipped without one."""
+    url = settings.PARTNER_RATE_LIMIT_REDIS_URL
+    if not url:
+        pytest.skip("needs REDIS_URL")
+    return redis.Redis.from_url(url, decode_responses=True)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A real HTTP receiver on loopback (tests/partners/webhook_receiver.py)."""
+    with running_receiver() as running:
+        yield running
+
+
+@pytest.fixture
+def webhook_settings(settings):  # type: ignore[no-untyped-def]
+    """Loopback http receivers allowed, no jitter, and a clean queueing cache."""
+    settings.OUTBOUND_HTTP_ALLOW_PRIVATE = True
+    settings.OUTBOUND_HTTP_REQUIRE_HTTPS = False
+    settings.WEBHOOK_RETRY_JITTER = 0.0
+    settings.WEBHOOK_TIMEOUT_SECONDS = 5.0
+    cache.clear()
+    yield settings
+    cache.clear()
+
+
+@pytest.fixture
+def other_partner(db) -> Partner:  # type: ignore[no-untyped-def]
+    return PartnerFactory()

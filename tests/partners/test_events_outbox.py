@@ -1,0 +1,253 @@
+"""Publishing: the outbox row in the caller's transaction, fan-out after commit, the sweep that
+catches what a broker outage or a killed worker left behind, retention, the catalog."""
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.db import transaction
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from careos.actors import system_actor
+from careos.celery import app as celery_app
+from partners.models import EventType, PlatformEvent, WebhookMessage
+from partners.services.events import UnknownEventTypeError, publish_event
+from partners.services.webhooks import webhook_endpoint_create
+from partners.tasks import events_prune_task, webhooks_sweep_task
+
+pytestmark = pytest.mark.django_db
+
+ACTOR = system_actor("tests")
+
+ISSUE_EVENT_TYPES = {
+    "lead.created",
+    "lead.updated",
+    "lead.qualified",
+    "lead.assigned",
+    "lead.converted",
+    "consent.confirmed",
+    "consent.revoked",
+    "ticket.created",
+    "ticket.updated",
+    "ticket.escalated",
+    "ticket.sla_breached",
+    "ticket.resolved",
+    "payment.succeeded",
+    "payment.failed",
+    "payment.refunded",
+    "payout.paid",
+    "invoice.generated",
+    "connection.created",
+    "connection.disconnected",
+    "connection.failed",
+    "execution.succeeded",
+    "execution.failed",
+    "partner.application.approved",
+    "billing.usage_updated",
+    "message.attempt.exhausted",
+}
+
+
+def _reset_broker_connections() -> None:
+    # Celery caches the broker connection pool on the app; drop it so a changed URL is used.
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+class Broker:
+    """Makes the broker unreachable and brings it back: tasks are really sent (not eager) to
+    a closed port while it is down."""
+
+    def __init__(self) -> None:
+        self._saved = (
+            celery_app.conf.task_always_eager,
+            celery_app.conf.broker_url,
+            celery_app.conf.broker_transport_options,
+        )
+
+    def down(self) -> None:
+        celery_app.conf.task_always_eager = False
+        celery_app.conf.broker_url = "redis://127.0.0.1:1/0"
+        celery_app.conf.broker_transport_options = {"max_retries": 1, "interval_start": 0}
+        _reset_broker_connections()
+
+    def up(self) -> None:
+        (
+            celery_app.conf.task_always_eager,
+            celery_app.conf.broker_url,
+            celery_app.conf.broker_transport_options,
+        ) = self._saved
+        _reset_broker_connections()
+
+
+@pytest.fixture
+def broker() -> Iterator[Broker]:
+    controller = Broker()
+    try:
+        yield controller
+    finally:
+        controller.up()
+
+
+def test_catalog_is_seeded_with_the_standard_events():
+    names = set(EventType.objects.values_list("name", flat=True))
+    assert names >= ISSUE_EVENT_TYPES
+    example = EventType.objects.get(name="execution.failed")
+    assert example.payload_example["error"]["code"] == "channel_not_found"
+    assert example.schema_version == 1
+    assert example.deprecated is False
+
+
+def test_beat_schedules_are_seeded_for_registered_tasks():
+    tasks = dict(PeriodicTask.objects.values_list("task", "interval__every"))
+    assert tasks["partners.webhooks_sweep"] == 10
+    assert tasks["partners.events_prune"] == 3600
+    assert {"partners.webhooks_sweep", "partners.events_prune"} <= set(celery_app.tasks)
+
+
+def test_publish_writes_outbox_row_and_fans_out_after_commit(
+    partner, other_partner, receiver, webhook_settings, django_capture_on_commit_callbacks
+):
+    all_types = webhook_endpoint_create(partner=partner, url=receiver.url("/all"), actor=ACTOR)
+    leads_only = webhook_endpoint_create(
+        partner=partner, url=receiver.url("/leads"), actor=ACTOR, event_types=["lead.created"]
+    )
+    foreign = webhook_endpoint_create(
+        partner=other_partner, url=receiver.url("/other"), actor=ACTOR
+    )
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        event = publish_event(event_type="ticket.created", owner=partner, payload={"t": 1})
+        assert event.public_id.startswith("evt_")
+        assert event.fanned_out_at is None
+        assert not WebhookMessage.objects.exists()  # nothing announced before commit
+    assert len(callbacks) == 1
+    callbacks[0]()
+
+    event.refresh_from_db()
+    assert event.fanned_out_at is not None
+    assert list(WebhookMessage.objects.values_list("endpoint_id", flat=True)) == [all_types.pk]
+    assert len(receiver.on("/all")) == 1
+    assert receiver.on("/leads") == [] and receiver.on("/other") == []
+    assert leads_only.messages.count() == 0 and foreign.messages.count() == 0
+
+
+def test_rolled_back_transaction_publishes_nothing(
+    partner, receiver, webhook_settings, django_capture_on_commit_callbacks
+):
+    webhook_endpoint_create(partner=partner, url=receiver.url("/hook"), actor=ACTOR)
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        publish_event(event_type="lead.created", owner=partner, payload={})
+        raise RuntimeError("the caller's change failed")
+    assert not PlatformEvent.objects.exists()
+    assert receiver.requests == []
+
+
+def test_unknown_event_type_is_refused(partner):
+    with pytest.raises(UnknownEventTypeError) as caught:
+        publish_event(event_type="lead.exploded", owner=partner, payload={})
+    assert caught.value.code == "unknown_event_type"
+    assert not PlatformEvent.objects.exists()
+
+
+def test_idempotency_key_returns_the_first_event(partner, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = publish_event(
+            event_type="lead.created", owner=partner, payload={"a": 1}, idempotency_key="k1"
+        )
+        again = publish_event(
+            event_type="lead.created", owner=partner, payload={"a": 2}, idempotency_key="k1"
+        )
+    assert again.pk == first.pk
+    assert PlatformEvent.objects.count() == 1
+
+
+def test_platform_only_event_is_recorded_and_sent_nowhere(
+    partner, receiver, webhook_settings, django_capture_on_commit_callbacks
+):
+    webhook_endpoint_create(partner=partner, url=receiver.url("/hook"), actor=ACTOR)
+    with django_capture_on_commit_callbacks(execute=True):
+        event = publish_event(event_type="payout.paid", owner=None, payload={"amount": 5})
+    assert event.fanned_out_at is not None
+    assert not WebhookMessage.objects.exists()
+    assert receiver.requests == []
+
+
+def test_event_published_while_broker_is_down_is_delivered_when_it_returns(
+    partner, receiver, webhook_settings, django_capture_on_commit_callbacks, broker
+):
+    webhook_endpoint_create(partner=partner, url=receiver.url("/hook"), actor=ACTOR)
+    broker.down()
+    with django_capture_on_commit_callbacks(execute=True):
+        # The caller's transaction commits; queueing the fan-out fails and is only logged.
+        event = publish_event(event_type="lead.created", owner=partner, payload={"n": 1})
+    event.refresh_from_db()
+    assert event.fanned_out_at is None
+    with django_capture_on_commit_callbacks(execute=True):
+        webhooks_sweep_task.apply()  # beat still fires; queueing still fails
+    assert receiver.requests == []
+
+    broker.up()
+    with django_capture_on_commit_callbacks(execute=True):
+        report = webhooks_sweep_task.delay().get()
+
+    assert report["unfannedEvents"] == 1
+    event.refresh_from_db()
+    assert event.fanned_out_at is not None
+    [request] = receiver.on("/hook")
+    message = WebhookMessage.objects.get(event=event)
+    assert request.headers["webhook-id"] == message.public_id
+    assert message.status == WebhookMessage.Status.DELIVERED
+
+
+def test_message_of_a_killed_worker_is_retried_not_lost(
+    partner, receiver, webhook_settings, django_capture_on_commit_callbacks
+):
+    endpoint = webhook_endpoint_create(partner=partner, url=receiver.url("/hook"), actor=ACTOR)
+    event = publish_event(event_type="lead.created", owner=partner, payload={})
+    now = timezone.now()
+    # What a worker killed mid-send leaves: the message claimed, its lease running, no attempt.
+    message = WebhookMessage.objects.create(
+        event=event,
+        endpoint=endpoint,
+        status=WebhookMessage.Status.SENDING,
+        claim_token="dead-worker",
+        lease_expires_at=now + timedelta(seconds=60),
+        next_attempt_at=now,
+    )
+    PlatformEvent.objects.filter(pk=event.pk).update(fanned_out_at=now)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        webhooks_sweep_task.delay()
+    assert receiver.requests == []  # the lease still runs: the worker may be alive
+    message.refresh_from_db()
+    assert message.status == WebhookMessage.Status.SENDING
+
+    with (
+        time_machine.travel(now + timedelta(seconds=61), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        report = webhooks_sweep_task.delay().get()
+    assert report["leasesExpired"] == 1
+    message.refresh_from_db()
+    assert message.status == WebhookMessage.Status.DELIVERED
+    assert message.attempt_count == 1
+    [request] = receiver.on("/hook")
+    assert request.headers["webhook-id"] == message.public_id
+
+
+def test_prune_deletes_events_past_retention(partner, webhook_settings):
+    webhook_settings.EVENT_RETENTION_DAYS = 30
+    with time_machine.travel(timezone.now() - timedelta(days=31)):
+        old = publish_event(event_type="lead.created", owner=partner, payload={})
+    recent = publish_event(event_type="lead.created", owner=partner, payload={})
+
+    assert events_prune_task.delay().get() == 1
+    assert list(PlatformEvent.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert not PlatformEvent.objects.filter(pk=old.pk).exists()

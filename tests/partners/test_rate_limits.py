@@ -1,0 +1,153 @@
+"""Rate limits per credential and per partner, and usage counting."""
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from django.utils import timezone
+
+from partners.api.authentication import rate_limit_for
+from partners.models import ApiKey, Partner, PartnerUsageDaily
+from partners.services.usage import usage_flush
+from tests.partners.factories import PartnerFactory, make_api_key
+
+ME = "/api/v1/partners/me"
+
+
+@pytest.mark.django_db
+def test_headers_on_every_response(partner_api_client):
+    client = partner_api_client()
+    first = client.get(ME)
+    assert first["RateLimit-Limit"] == "1000"
+    assert first["RateLimit-Remaining"] == "999"
+    assert 1 <= int(first["RateLimit-Reset"]) <= 60
+    # A refused call (missing scope) is counted and carries the headers too.
+    refused = partner_api_client(partner=client.partner, scopes=["read:leads"]).get(ME)
+    assert refused.status_code == 403
+    assert refused["RateLimit-Remaining"] == "998"
+
+
+@pytest.mark.django_db
+def test_tier_and_partner_override_set_the_limit(partner_api_client):
+    enterprise = partner_api_client(partner=PartnerFactory(tier=Partner.Tier.ENTERPRISE))
+    assert enterprise.get(ME)["RateLimit-Limit"] == "10000"
+    custom = partner_api_client(partner=PartnerFactory(rate_limit_per_minute=7))
+    assert custom.get(ME)["RateLimit-Limit"] == "7"
+
+
+def test_a_view_can_have_its_own_bucket_and_limit():
+    class LeadIngest:
+        rate_limit_per_minute = 100
+        rate_limit_bucket = "lead_ingest"
+
+    partner = Partner(tier=Partner.Tier.ENTERPRISE, rate_limit_per_minute=50_000)
+    assert rate_limit_for(partner=partner, view=LeadIngest()) == ("lead_ingest", 100)
+    assert rate_limit_for(partner=partner, view=object()) == ("default", 50_000)
+
+
+@pytest.mark.django_db
+def test_over_the_limit_is_429_with_retry_after(partner_api_client):
+    client = partner_api_client(partner=PartnerFactory(rate_limit_per_minute=2))
+    assert [client.get(ME).status_code for _ in range(2)] == [200, 200]
+    response = client.get(ME)
+    assert response.status_code == 429
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "rate_limited"
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert response["RateLimit-Remaining"] == "0"
+
+
+@pytest.mark.django_db
+def test_partner_limit_is_shared_by_its_credentials(partner_api_client):
+    partner = PartnerFactory(rate_limit_per_minute=3)
+    first, second = partner_api_client(partner=partner), partner_api_client(partner=partner)
+    statuses = [c.get(ME).status_code for c in (first, second, first, second)]
+    assert statuses == [200, 200, 200, 429]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_requests_exactly_the_limit_succeeds(
+    live_server, real_redis, partner_rate_limit_isolation, settings
+):
+    settings.PARTNER_RATE_LIMIT_WINDOW_SECONDS = 3600
+    partner = PartnerFactory(rate_limit_per_minute=20)
+    keys = [make_api_key(partner=partner).secret for _ in range(3)]
+
+    def call(index: int) -> int:
+        response = httpx.get(
+            f"{live_server.url}{ME}", headers={"X-API-Key": keys[index % 3]}, timeout=30
+        )
+        return response.status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(call, range(32)))
+    assert statuses.count(200) == 20
+    assert statuses.count(429) == 12
+
+
+@pytest.mark.django_db
+def test_fails_open_when_redis_is_down(partner_api_client, settings, caplog):
+    settings.PARTNER_RATE_LIMIT_REDIS_URL = "redis://127.0.0.1:1/0"
+    client = partner_api_client()
+    with caplog.at_level(logging.WARNING, logger="partners.ratelimit"):
+        response = client.get(ME)
+    assert response.status_code == 200
+    assert "RateLimit-Limit" not in response
+    assert "failing open" in caplog.text
+
+
+@pytest.mark.django_db
+def test_in_process_limiter_without_redis(partner_api_client, settings):
+    settings.PARTNER_RATE_LIMIT_REDIS_URL = ""
+    client = partner_api_client(partner=PartnerFactory(rate_limit_per_minute=1))
+    assert client.get(ME).status_code == 200
+    assert client.get(ME).status_code == 429
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("redis_url", ["configured", ""])
+def test_usage_is_counted_then_flushed_to_the_database(partner_api_client, settings, redis_url):
+    if redis_url == "":
+        settings.PARTNER_RATE_LIMIT_REDIS_URL = ""
+    client = partner_api_client(partner=PartnerFactory(rate_limit_per_minute=3))
+    assert client.get(ME).status_code == 200
+    assert client.get(ME).status_code == 200
+    assert client.get("/api/v1/partners/me/keys/key_missing").status_code == 404
+    assert client.get(ME).status_code == 429
+    assert not PartnerUsageDaily.objects.exists()  # no database write per request
+
+    assert usage_flush() == 2
+    today = timezone.now().date()
+    me = PartnerUsageDaily.objects.get(partner=client.partner, endpoint="GET api/v1/partners/me")
+    assert (me.day, me.calls, me.errors, me.rate_limited) == (today, 2, 0, 1)
+    missing = PartnerUsageDaily.objects.get(
+        partner=client.partner, endpoint="GET api/v1/partners/me/keys/<str:key_id>"
+    )
+    assert (missing.calls, missing.errors) == (1, 1)
+    assert ApiKey.objects.get(pk=client.api_key.pk).last_used_at is not None
+    assert usage_flush() == 0  # drained
+
+
+@pytest.mark.django_db
+def test_usage_endpoint_lists_own_usage_only(partner_api_client):
+    client = partner_api_client()
+    other = PartnerFactory()
+    today = timezone.now().date()
+    PartnerUsageDaily.objects.create(
+        partner=client.partner, day=today, endpoint="GET api/v1/x", calls=10, total_latency_ms=50
+    )
+    PartnerUsageDaily.objects.create(partner=other, day=today, endpoint="GET api/v1/x", calls=3)
+    response = client.get("/api/v1/partners/me/usage")
+    assert response.status_code == 200
+    assert response.json()["results"] == [
+        {
+            "day": today.isoformat(),
+            "endpoint": "GET api/v1/x",
+            "calls": 10,
+            "errors": 0,
+            "rateLimited": 0,
+            "totalLatencyMs": 50,
+            "averageLatencyMs": 5,
+        }
+    ]
