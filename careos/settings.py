@@ -282,6 +282,41 @@ RBAC_TRUSTED_PROXY_COUNT = env.int("RBAC_TRUSTED_PROXY_COUNT", default=0)
 RBAC_AUDIT_FLUSH_ALLOWED = env.bool("RBAC_AUDIT_FLUSH_ALLOWED", default=False)
 
 # --- engagement ---
+# Channel backends: console backends (record, never send) are the development default; the
+# ``engagement.W001`` check warns when one is configured with DEBUG off.
+SMS_BACKEND = env.str("SMS_BACKEND", default="engagement.channels.sms_console.ConsoleSMSTransport")
+PUSH_BACKEND = env.str(
+    "PUSH_BACKEND", default="engagement.channels.push_console.ConsolePushTransport"
+)
+EMAIL_TRANSPORT = "engagement.channels.email.DjangoEmailTransport"  # uses EMAIL_BACKEND
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CareOS <no-reply@careos.local>")
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_PHONE_NUMBER = env.str("TWILIO_PHONE_NUMBER", default="")
+TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
+VAPID_PUBLIC_KEY = env.str("VAPID_PUBLIC_KEY", default="")
+VAPID_PRIVATE_KEY = env.str("VAPID_PRIVATE_KEY", default="")
+VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="")  # mailto: or https: contact
+PUSH_TTL_SECONDS = env.int("PUSH_TTL_SECONDS", default=24 * 3600)
+# Public origin of this server: Twilio status callbacks, webhook signature URLs, unsubscribe links.
+ENGAGEMENT_PUBLIC_BASE_URL = env.str("ENGAGEMENT_PUBLIC_BASE_URL", default="")
+ENGAGEMENT_QUIET_HOURS_START = env.str("ENGAGEMENT_QUIET_HOURS_START", default="21:00")
+ENGAGEMENT_QUIET_HOURS_END = env.str("ENGAGEMENT_QUIET_HOURS_END", default="08:00")
+ENGAGEMENT_MAX_ATTEMPTS = env.int("ENGAGEMENT_MAX_ATTEMPTS", default=5)
+ENGAGEMENT_RETRY_BASE_SECONDS = env.int("ENGAGEMENT_RETRY_BASE_SECONDS", default=30)
+ENGAGEMENT_CAMPAIGN_BATCH_SIZE = env.int("ENGAGEMENT_CAMPAIGN_BATCH_SIZE", default=500)
+# Frequency cap: at most COUNT campaign messages per recipient in DAYS (0 disables).
+ENGAGEMENT_CAMPAIGN_CAP_COUNT = env.int("ENGAGEMENT_CAMPAIGN_CAP_COUNT", default=3)
+ENGAGEMENT_CAMPAIGN_CAP_DAYS = env.int("ENGAGEMENT_CAMPAIGN_CAP_DAYS", default=7)
+# The Twilio SDK logs every request at INFO.
+LOGGING["loggers"]["twilio.http_client"] = {"level": "WARNING"}
 
 # --- partners ---
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
