@@ -28,7 +28,8 @@ def _database_ok() -> bool:
 def _broker_ok() -> bool:
     try:
         with celery_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
+            # One attempt: the prober retries, and a slow answer is itself a failure.
+            conn.ensure_connection(max_retries=0, timeout=2)
             # A connection is not enough for every transport: open a channel too.
             _ = conn.default_channel
     except Exception:

@@ -10,9 +10,14 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+# Keys whose values are never logged: credentials, and PHI (names, contact details, dates of
+# birth, identifiers, addresses, clinical content).
 SENSITIVE_KEYS = re.compile(
-    r"(pass(word)?|secret|token|api[_-]?key|authorization|phone|email|first_?name|last_?name|"
-    r"dob|date_?of_?birth|ssn|ciphertext|encrypted)",
+    r"(pass(word)?|secret|token|api[_-]?key|authorization|cookie|"
+    r"phone|email|(first|last|full|given|family|middle|patient|legal)_?name|"
+    r"dob|birth|ssn|mrn|insurance|address|street|postal|zip_?code|"
+    r"diagnos|clinical|symptom|medical|medication|treatment_?notes?|"
+    r"ciphertext|encrypted)",
     re.IGNORECASE,
 )
 _VALUE_PATTERNS = [

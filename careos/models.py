@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.db import models
+from django.utils import timezone
 
 from careos.ids import new_public_id
 
@@ -41,3 +42,31 @@ class PublicIdField(models.CharField):
             if kwargs.get(key) == value:
                 kwargs.pop(key)
         return name, path, args, kwargs
+
+
+class IdempotencyRecord(models.Model):
+    """One ``Idempotency-Key`` used by one owner (a partner or a user) on a creating request.
+
+    Inserted (and committed) before the view runs, so a concurrent duplicate finds it; the
+    response is filled in by the same transaction as the view's writes. ``response_status`` is
+    empty while the first request is still in flight.
+    """
+
+    owner_ref = models.CharField(max_length=64)
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=512)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner_ref", "key"], name="idempotency_owner_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner_ref}:{self.key}"

@@ -191,6 +191,12 @@ REST_FRAMEWORK = {
 PROBLEM_TYPE_BASE_URL = env.str(
     "PROBLEM_TYPE_BASE_URL", default="https://docs.careos.dev/problems/"
 )
+# Idempotency-Key: how long a key is remembered, and after how long a claim whose request never
+# finished (the process died) is given up.
+IDEMPOTENCY_KEY_TTL_SECONDS = env.int("IDEMPOTENCY_KEY_TTL_SECONDS", default=24 * 3600)
+IDEMPOTENCY_IN_PROGRESS_TIMEOUT_SECONDS = env.int(
+    "IDEMPOTENCY_IN_PROGRESS_TIMEOUT_SECONDS", default=300
+)
 SPECTACULAR_SETTINGS = {
     "TITLE": "CareOS Platform API",
     "DESCRIPTION": "Partner, clinic and patient APIs of CareOS. JSON bodies are camelCase.",

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -150,6 +150,13 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             instance=instance,
         )
 
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        # DRF turns these into 403 when no authenticator of the view offers a challenge (session
+        # auth only); a client without valid credentials must still get 401, with a challenge.
+        exc.status_code = status.HTTP_401_UNAUTHORIZED
+        if not getattr(exc, "auth_header", None):
+            exc.auth_header = 'Bearer realm="api"'
+
     drf_response = drf_exception_handler(exc, context)
     headers = dict(drf_response.headers.items()) if drf_response is not None else {}
     headers.pop("Content-Type", None)
@@ -178,7 +185,9 @@ def _is_api_path(request: HttpRequest) -> bool:
     return request.path.startswith(("/api/", "/o/"))
 
 
-def problem_json_response(request: HttpRequest, *, status_code: int, code: str, detail: str):
+def problem_json_response(
+    request: HttpRequest, *, status_code: int, code: str, detail: str
+) -> JsonResponse:
     return JsonResponse(
         problem_body(status_code=status_code, code=code, detail=detail, instance=request.path),
         status=status_code,
@@ -186,7 +195,7 @@ def problem_json_response(request: HttpRequest, *, status_code: int, code: str, 
     )
 
 
-def handler404(request: HttpRequest, exception: Exception | None = None):
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _is_api_path(request):
         return problem_json_response(
             request, status_code=404, code="not_found", detail="No resource at this URL."
@@ -196,7 +205,7 @@ def handler404(request: HttpRequest, exception: Exception | None = None):
     return page_not_found(request, exception)
 
 
-def handler500(request: HttpRequest):
+def handler500(request: HttpRequest) -> HttpResponse:
     if _is_api_path(request):
         return problem_json_response(
             request,

@@ -37,6 +37,7 @@ _ERROR_STATUSES = {
     "406": "Not acceptable",
     "409": "Conflict",
     "415": "Unsupported media type",
+    "422": "Unprocessable (e.g. an Idempotency-Key reused for another request)",
     "429": "Rate limited",
     "500": "Internal error",
 }

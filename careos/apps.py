@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CareosConfig(AppConfig):
+    name = "careos"
+    verbose_name = "CareOS kernel"
