@@ -354,6 +354,25 @@ PARTNER_USAGE_INPROCESS_FLUSH = env.bool(
     "PARTNER_USAGE_INPROCESS_FLUSH", default=not PARTNER_RATE_LIMIT_REDIS_URL
 )
 MIDDLEWARE.append("partners.middleware.PartnerUsageMiddleware")
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "PartnerStatusEnum": "partners.models.partner.Partner.Status",
+        "PartnerApplicationStatusEnum": "partners.models.applications.PartnerApplication.Status",
+        "ApiKeyStatusEnum": "partners.models.credentials.ApiKey.Status",
+        "PartnerScopeEnum": "partners.scopes.SCOPE_CHOICES",
+    }
+)
+
+
+OAUTH2_PROVIDER.update(
+    {
+        "SCOPES_BACKEND_CLASS": "partners.oauth.CatalogScopes",
+        # PKCE_REQUIRED: set to partners.oauth.pkce_required (public clients) by the app's ready().
+        "ROTATE_REFRESH_TOKEN": True,
+        "REFRESH_TOKEN_REUSE_PROTECTION": True,
+        "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"] if DEBUG else ["https"],
+    }
+)
 
 # Events and webhooks (partners/services/events.py, partners/services/webhooks.py).
 # Delay before each attempt, in seconds: the first is immediate (Standard Webhooks / Svix style).

@@ -17,5 +17,5 @@ urlpatterns = [
         path("api/v1/", include(f"{app}.api.urls"))
         for app in ("rbac", "engagement", "partners", "payments", "leads", "support", "connectors")
     ],
-    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("o/", include("partners.oauth_urls", namespace="oauth2_provider")),
 ]

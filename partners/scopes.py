@@ -70,3 +70,6 @@ def unknown_scopes(scopes: Iterable[str]) -> list[str]:
 def scopes_beyond_tier(scopes: Iterable[str], *, tier: str) -> list[str]:
     """The scopes in ``scopes`` that ``tier`` does not allow (unknown ones included)."""
     return sorted(set(scopes) - scopes_for_tier(tier))
+
+
+SCOPE_CHOICES: list[tuple[str, str]] = [(name, name) for name in sorted(SCOPES)]

@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 from datetime import date
+from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -10,7 +11,15 @@ from oauth2_provider.models import AccessToken
 from rest_framework.request import Request
 
 from careos.errors import NotFoundError
-from partners.models import ApiKey, Partner, PartnerUsageDaily
+from partners.models import (
+    ApiKey,
+    Partner,
+    PartnerAgreement,
+    PartnerApplication,
+    PartnerContact,
+    PartnerOAuthClient,
+    PartnerUsageDaily,
+)
 from partners.principal import PartnerPrincipal
 
 
@@ -61,3 +70,33 @@ def partner_by_public_id(*, public_id: str) -> Partner:
 
 def partner_usage(*, partner: Partner, since: date, until: date) -> QuerySet[PartnerUsageDaily]:
     return PartnerUsageDaily.objects.filter(partner=partner, day__gte=since, day__lte=until)
+
+
+def partner_contacts(*, partner: Partner) -> QuerySet[PartnerContact]:
+    return PartnerContact.objects.filter(partner=partner)
+
+
+def partner_agreements(*, partner: Partner) -> QuerySet[PartnerAgreement]:
+    return PartnerAgreement.objects.filter(partner=partner)
+
+
+def partner_applications(*, partner: Partner | None = None) -> QuerySet[PartnerApplication]:
+    """Applications, scoped to ``partner`` when given (platform admins pass None)."""
+    queryset = PartnerApplication.objects.select_related(
+        "partner", "oauth_client", "oauth_client__application"
+    )
+    return queryset if partner is None else queryset.filter(partner=partner)
+
+
+def partner_oauth_clients(*, partner: Partner) -> QuerySet[PartnerOAuthClient]:
+    return PartnerOAuthClient.objects.filter(partner=partner).select_related(
+        "application", "partner_application"
+    )
+
+
+def owned_or_404(queryset: QuerySet, *, public_id: str, what: str) -> Any:
+    """The object with ``public_id`` in an already tenant-scoped ``queryset``, else 404."""
+    found = queryset.filter(public_id=public_id).first()
+    if found is None:
+        raise NotFoundError(f"No {what} with this id.")
+    return found

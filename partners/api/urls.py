@@ -1,6 +1,6 @@
 from django.urls import path
 
-from partners.api.views import self_service, webhooks
+from partners.api.views import applications, platform_admin, profile, self_service, webhooks
 
 app_name = "partners"
 
@@ -66,5 +66,70 @@ urlpatterns = [
     path("webhooks/events", webhooks.EventListView.as_view(), name="webhook-events"),
     path(
         "webhooks/events/<str:event_id>", webhooks.EventDetailView.as_view(), name="webhook-event"
+    ),
+    path("partners/me/contacts", profile.ContactListView.as_view(), name="contacts"),
+    path(
+        "partners/me/contacts/<str:contact_id>",
+        profile.ContactDetailView.as_view(),
+        name="contact",
+    ),
+    path("partners/me/agreements", profile.AgreementListView.as_view(), name="agreements"),
+    path(
+        "partners/me/agreements/<str:agreement_id>",
+        profile.AgreementDetailView.as_view(),
+        name="agreement",
+    ),
+    path(
+        "partners/me/applications", applications.ApplicationListView.as_view(), name="applications"
+    ),
+    path(
+        "partners/me/applications/<str:application_id>",
+        applications.ApplicationDetailView.as_view(),
+        name="application",
+    ),
+    path(
+        "partners/me/applications/<str:application_id>/submit",
+        applications.ApplicationSubmitView.as_view(),
+        name="application-submit",
+    ),
+    path(
+        "partners/me/oauth-clients",
+        applications.OAuthClientListView.as_view(),
+        name="oauth-clients",
+    ),
+    path(
+        "partners/me/oauth-clients/<str:client_id>/secret",
+        applications.OAuthClientSecretView.as_view(),
+        name="oauth-client-secret",
+    ),
+    path(
+        "partners/admin/partners",
+        platform_admin.AdminPartnerListView.as_view(),
+        name="admin-partners",
+    ),
+    path(
+        "partners/admin/partners/<str:partner_id>",
+        platform_admin.AdminPartnerDetailView.as_view(),
+        name="admin-partner",
+    ),
+    path(
+        "partners/admin/partners/<str:partner_id>/statistics",
+        platform_admin.AdminPartnerStatisticsView.as_view(),
+        name="admin-partner-statistics",
+    ),
+    path(
+        "partners/admin/partners/<str:partner_id>/<str:action>",
+        platform_admin.AdminPartnerActionView.as_view(),
+        name="admin-partner-action",
+    ),
+    path(
+        "partners/admin/applications",
+        platform_admin.AdminApplicationListView.as_view(),
+        name="admin-applications",
+    ),
+    path(
+        "partners/admin/applications/<str:application_id>/<str:action>",
+        platform_admin.AdminApplicationActionView.as_view(),
+        name="admin-application-action",
     ),
 ]

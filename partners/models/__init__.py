@@ -1,6 +1,8 @@
+from partners.models.applications import PartnerApplication
 from partners.models.credentials import ApiKey, PartnerOAuthClient
 from partners.models.events import EventType, PlatformEvent
 from partners.models.partner import Partner
+from partners.models.profile import PartnerAgreement, PartnerContact
 from partners.models.usage import PartnerUsageDaily
 from partners.models.webhooks import WebhookAttempt, WebhookEndpoint, WebhookMessage
 
@@ -8,6 +10,9 @@ __all__ = [
     "ApiKey",
     "EventType",
     "Partner",
+    "PartnerAgreement",
+    "PartnerApplication",
+    "PartnerContact",
     "PartnerOAuthClient",
     "PartnerUsageDaily",
     "PlatformEvent",

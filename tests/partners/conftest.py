@@ -43,3 +43,8 @@ def webhook_settings(settings):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def other_partner(db) -> Partner:  # type: ignore[no-untyped-def]
     return PartnerFactory()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_rate_limits(partner_rate_limit_isolation: str) -> str:
+    return partner_rate_limit_isolation

@@ -151,3 +151,17 @@ def test_usage_endpoint_lists_own_usage_only(partner_api_client):
             "averageLatencyMs": 5,
         }
     ]
+
+
+@pytest.mark.django_db
+def test_usage_flush_runs_on_a_beat_schedule(partner_api_client):
+    from django_celery_beat.models import PeriodicTask
+
+    from partners.tasks import flush_partner_usage
+
+    task = PeriodicTask.objects.get(task="partners.tasks.flush_partner_usage")
+    assert (task.enabled, task.interval.every, task.interval.period) == (True, 60, "seconds")
+    client = partner_api_client()
+    client.get(ME)
+    assert flush_partner_usage.delay().get() == 1
+    assert PartnerUsageDaily.objects.get(partner=client.partner).calls == 1
