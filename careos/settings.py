@@ -398,6 +398,13 @@ EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=30)
 # --- payments ---
 
 # --- leads ---
+LEADS_RSA_KEY_SIZE = env.int("LEADS_RSA_KEY_SIZE", default=2048)
+# A rotated encryption key pair keeps decrypting for this long.
+LEADS_KEY_GRACE_DAYS = env.int("LEADS_KEY_GRACE_DAYS", default=14)
+LEADS_INGEST_RATE_LIMIT_PER_MINUTE = env.int("LEADS_INGEST_RATE_LIMIT_PER_MINUTE", default=100)
+LEADS_FALLBACK_CATEGORY = env.str("LEADS_FALLBACK_CATEGORY", default="general")
+# Printed in partners' setup instructions (generate_partner_keys, docs).
+LEADS_PUBLIC_API_URL = env.str("LEADS_PUBLIC_API_URL", default="https://api.careos.app")
 
 # --- support ---
 

@@ -1,0 +1,306 @@
+"""Partner lead ingest (lead-ingest-from-partners.md, "Integration Flow" step 7)."""
+
+import hashlib
+import hmac
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import phonenumbers
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import HttpRequest
+from django.utils import timezone
+
+from careos.actors import Actor
+from careos.errors import DomainError
+from engagement.models import Channel, MessageStatus
+from engagement.services.messages import message_send
+from leads.models import IngestFailureCount, Lead, normalize_business_category
+from leads.selectors import (
+    healthcare_category_for,
+    lead_for_source,
+    referral_fee_for,
+)
+from leads.services.keys import DecryptionFailedError, UnknownKeyIdError, phone_decrypt
+from leads.texts import WELCOME_TEMPLATE_KEY, referral_consent_language, supported_language
+from partners.models import Partner
+from partners.services.events import publish_event
+from rbac.models import ConsentRecord, User
+from rbac.services import audit_record, consent_record, patient_get_or_create
+
+logger = logging.getLogger("leads.ingest")
+
+WELCOME_PURPOSE = "welcome_from_referral"
+
+
+class PhoneInvalidError(DomainError):
+    code = "phone_invalid"
+    status = 422
+    title = "The decrypted phone is not a valid phone number"
+
+
+class PhoneHashMismatchError(DomainError):
+    code = "phone_hash_mismatch"
+    status = 422
+    title = "phoneHash does not match the phone number"
+
+
+class ConsentRequiredError(DomainError):
+    code = "consent_required"
+    status = 422
+    title = "The person's consent is required"
+
+
+# Refusals counted per partner (IngestFailureCount) for the admin and alerts.
+COUNTED_ERRORS: tuple[type[DomainError], ...] = (
+    DecryptionFailedError,
+    UnknownKeyIdError,
+    PhoneInvalidError,
+    PhoneHashMismatchError,
+    ConsentRequiredError,
+)
+
+
+@dataclass(frozen=True)
+class ConsentInput:
+    given: bool
+    text: str
+    method: str
+    timestamp: datetime | None
+
+
+@dataclass(frozen=True)
+class LeadIngestInput:
+    source_lead_id: str
+    encrypted_phone: str
+    key_id: str
+    phone_hash: str
+    business_category: str
+    consent: ConsentInput | None
+    first_name: str = ""
+    last_name: str = ""
+    need: str = ""
+    language: str = "en"
+    location_state: str = ""
+    country: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    lead: Lead
+    created: bool
+
+
+def phone_normalize(*, raw: str, country: str = "") -> str:
+    """E.164 of ``raw`` (``country`` is the region for numbers without ``+``)."""
+    try:
+        number = phonenumbers.parse(raw, (country or "").upper() or None)
+    except phonenumbers.NumberParseException:
+        raise PhoneInvalidError("The phone number is not valid.") from None
+    if not phonenumbers.is_valid_number(number):
+        raise PhoneInvalidError("The phone number is not valid.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_hash_verify(*, phone_e164: str, expected_hex: str) -> None:
+    digest = hashlib.sha256(phone_e164.encode()).hexdigest()
+    if not hmac.compare_digest(digest, expected_hex.strip().lower()):
+        raise PhoneHashMismatchError("phoneHash must be the SHA-256 of the E.164 phone number.")
+
+
+def _consent_check(consent: ConsentInput | None) -> ConsentInput:
+    if consent is None or not consent.given or not consent.text.strip() or not consent.timestamp:
+        raise ConsentRequiredError(
+            "consent.given must be true, with the text shown to the person and its timestamp."
+        )
+    return consent
+
+
+def lead_event_payload(lead: Lead) -> dict[str, Any]:
+    """What partners' webhooks receive about a lead: no PHI."""
+    return {
+        "leadId": lead.public_id,
+        "sourceLeadId": lead.source_lead_id,
+        "status": lead.status,
+        "healthcareCategory": lead.healthcare_category,
+    }
+
+
+def lead_ingest(
+    *,
+    partner: Partner,
+    data: LeadIngestInput,
+    actor: Actor,
+    request: HttpRequest | None = None,
+) -> IngestResult:
+    """Steps 2-10 of the ingest, in one transaction; a repeated ``sourceLeadId`` (also a
+    concurrent one) returns the original lead and writes nothing. Raises ``UnknownKeyIdError``,
+    ``DecryptionFailedError``, ``PhoneInvalidError``, ``PhoneHashMismatchError`` and
+    ``ConsentRequiredError``; on any error nothing is written."""
+    raw_phone = phone_decrypt(partner=partner, kid=data.key_id, ciphertext_b64=data.encrypted_phone)
+    phone = phone_normalize(raw=raw_phone, country=data.country)
+    phone_hash_verify(phone_e164=phone, expected_hex=data.phone_hash)
+    consent = _consent_check(data.consent)
+    with transaction.atomic():
+        existing = lead_for_source(partner=partner, source_lead_id=data.source_lead_id)
+        if existing is not None:
+            return IngestResult(lead=existing, created=False)
+        try:
+            # The savepoint: a concurrent duplicate that committed first makes the Lead insert
+            # fail on the unique (partner, sourceLeadId); everything this call wrote is undone.
+            with transaction.atomic():
+                lead = _ingest_new(
+                    partner=partner,
+                    data=data,
+                    phone=phone,
+                    consent=consent,
+                    actor=actor,
+                    request=request,
+                )
+        except IntegrityError:
+            original = lead_for_source(partner=partner, source_lead_id=data.source_lead_id)
+            if original is None:
+                raise
+            return IngestResult(lead=original, created=False)
+    return IngestResult(lead=lead, created=True)
+
+
+def _ingest_new(
+    *,
+    partner: Partner,
+    data: LeadIngestInput,
+    phone: str,
+    consent: ConsentInput,
+    actor: Actor,
+    request: HttpRequest | None,
+) -> Lead:
+    language = supported_language(data.language)
+    patient, created = patient_get_or_create(
+        phone=phone,
+        actor=actor,
+        preferred_language=language,
+        source=f"{partner.slug}_referral",
+        source_lead_id=data.source_lead_id,
+        location_state=data.location_state,
+    )
+    fee, currency = referral_fee_for(partner=partner)
+    lead = Lead(
+        partner=partner,
+        patient=patient,
+        source_platform=partner.slug,
+        source_lead_id=data.source_lead_id,
+        encryption_kid=data.key_id,
+        first_name=data.first_name,
+        last_name=data.last_name,
+        need=data.need,
+        metadata=json.dumps(data.metadata, sort_keys=True) if data.metadata else "",
+        business_category=normalize_business_category(data.business_category),
+        healthcare_category=healthcare_category_for(data.business_category),
+        language=language,
+        location_state=data.location_state,
+        country=data.country.upper(),
+        referral_fee_minor=fee,
+        referral_fee_currency=currency,
+    )
+    lead.consent = consent_record(
+        patient=patient,
+        consent_type=ConsentRecord.Type.PARTNER_REFERRAL,
+        status=ConsentRecord.Status.CONFIRMED,
+        text=consent.text,
+        language=language,
+        source_platform=partner.slug,
+        method=consent.method,
+        given_at=consent.timestamp,
+        scope={
+            "partner": partner.public_id,
+            "leadId": lead.public_id,
+            "statement": referral_consent_language(language=language, partner_name=partner.name),
+        },
+        actor=actor,
+    )
+    _welcome_queue(lead=lead, patient=patient, partner=partner, actor=actor)
+    # One insert with everything above (the consent and the welcome message are in this
+    # transaction too: they commit with the lead or not at all).
+    lead.save(force_insert=True)
+    audit_record(
+        actor=actor,
+        action="lead.created",
+        target_type="lead",
+        target_ref=lead.public_id,
+        patient=patient,
+        request=request,
+        metadata={
+            "partner": partner.public_id,
+            "sourceLeadId": lead.source_lead_id,
+            "healthcareCategory": lead.healthcare_category,
+            "newPatient": created,
+        },
+    )
+    _referral_fee_accrue(partner=partner, lead=lead, actor=actor)
+    publish_event(
+        event_type="lead.created",
+        owner=partner,
+        payload=lead_event_payload(lead),
+        idempotency_key=f"lead.created:{lead.public_id}",
+    )
+    return lead
+
+
+def _referral_fee_accrue(*, partner: Partner, lead: Lead, actor: Actor) -> None:
+    if lead.referral_fee_minor <= 0:
+        return
+    from payments.services.partner_payments import partner_payment_accrue
+
+    partner_payment_accrue(
+        partner=partner,
+        referral_ref=lead.public_id,
+        amount=lead.referral_fee_minor,
+        currency=lead.referral_fee_currency,
+        actor=actor,
+    )
+
+
+def _welcome_queue(*, lead: Lead, patient: User, partner: Partner, actor: Actor) -> None:
+    """Record the welcome SMS with the lead; engagement queues its delivery after commit. A
+    message that cannot be composed must not cost the partner its lead: it is logged."""
+    try:
+        with transaction.atomic():
+            message = message_send(
+                channel=Channel.SMS,
+                recipient=patient,
+                purpose=WELCOME_PURPOSE,
+                template_key=WELCOME_TEMPLATE_KEY,
+                context={"first_name": lead.first_name, "partner_name": partner.name},
+                language=lead.language,
+                dedupe_key=f"lead:{lead.public_id}",
+                actor=actor,
+            )
+    except DomainError as exc:
+        logger.warning("welcome SMS not queued for %s: %s", lead.public_id, exc.code)
+        return
+    lead.welcome_message_ref = message.public_id
+    lead.welcome_message_queued = message.status in (MessageStatus.QUEUED, MessageStatus.DEFERRED)
+
+
+def ingest_failure_record(*, partner: Partner, code: str) -> None:
+    """Count a refused ingest (outside the refused request's transaction, which wrote nothing)."""
+    now = timezone.now()
+    day = now.date()
+    updated = IngestFailureCount.objects.filter(partner=partner, day=day, code=code).update(
+        count=F("count") + 1, last_at=now
+    )
+    if not updated:
+        try:
+            with transaction.atomic():
+                IngestFailureCount.objects.create(
+                    partner=partner, day=day, code=code, count=1, last_at=now
+                )
+        except IntegrityError:
+            IngestFailureCount.objects.filter(partner=partner, day=day, code=code).update(
+                count=F("count") + 1, last_at=now
+            )
+    logger.warning("lead ingest refused for partner %s: %s", partner.slug, code)
