@@ -32,7 +32,9 @@ def encrypt_phone(phone_e164: str, public_key_pem: str) -> str:
     assert isinstance(public_key, rsa.RSAPublicKey)
     ciphertext = public_key.encrypt(
         phone_e164.encode(),
-        padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None),
+        padding.OAEP(
+            mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None
+        ),
     )
     return base64.b64encode(ciphertext).decode()
 

@@ -10,10 +10,10 @@ import pytest
 from rest_framework.test import APIClient
 
 from careos.actors import system_actor
-from tests.leads.partner_example import encrypt_phone, phone_hash
 from leads.models import LeadEncryptionKey
 from leads.services.keys import encryption_key_create
 from partners.models import Partner
+from tests.leads.partner_example import encrypt_phone, phone_hash
 from tests.partners.factories import PartnerFactory
 
 PHONE = "+12025550143"
