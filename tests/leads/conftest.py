@@ -26,6 +26,12 @@ def _isolated_rate_limits(partner_rate_limit_isolation: str) -> str:
     return partner_rate_limit_isolation
 
 
+@pytest.fixture(autouse=True)
+def _no_quiet_hours(settings) -> None:  # type: ignore[no-untyped-def]
+    """Welcome SMS go out at once (quiet hours have their own test)."""
+    settings.ENGAGEMENT_QUIET_HOURS_START = settings.ENGAGEMENT_QUIET_HOURS_END = "00:00"
+
+
 @pytest.fixture
 def lead_partner(db) -> Partner:  # type: ignore[no-untyped-def]
     return PartnerFactory(name="BusinessOS", slug="businessos")
