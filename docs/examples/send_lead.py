@@ -52,29 +52,25 @@ def active_key(session: requests.Session, api_url: str) -> tuple[str, str]:
     return key["kid"], key["publicKeyPem"]
 
 
-def send_lead(
+def build_lead(
     *,
-    session: requests.Session,
-    api_url: str,
     phone: str,
     source_lead_id: str,
     business_category: str,
     need: str,
     consent_text: str,
+    kid: str,
+    public_key_pem: str,
     language: str = "en",
     first_name: str = "",
     last_name: str = "",
     location_state: str = "",
     country: str = "US",
-    kid: str | None = None,
-    public_key_pem: str | None = None,
-) -> requests.Response:
-    """POST one lead. ``session`` carries X-API-Key and X-Platform. Retrying with the same
-    sourceLeadId (and Idempotency-Key) is safe: CareOS answers with the original lead."""
-    if kid is None or public_key_pem is None:
-        kid, public_key_pem = active_key(session, api_url)
+) -> dict[str, Any]:
+    """The JSON body of one lead. Encryption is randomised: build it once, and send the same
+    body again on a retry."""
     e164 = to_e164(phone, country)
-    body: dict[str, Any] = {
+    return {
         "sourceLeadId": source_lead_id,
         "encryptedPhone": encrypt_phone(e164, public_key_pem),
         "keyId": kid,
@@ -94,12 +90,32 @@ def send_lead(
         },
         "metadata": {},
     }
+
+
+def post_lead(session: requests.Session, api_url: str, body: dict[str, Any]) -> requests.Response:
+    """POST a built lead. Retrying the same body is safe: the Idempotency-Key replays the first
+    answer, and a repeated sourceLeadId is answered 200 with the original lead."""
     return session.post(
         f"{api_url}/api/v1/leads/ingest",
         json=body,
-        headers={"Idempotency-Key": f"lead-{source_lead_id}"},
+        headers={"Idempotency-Key": f"lead-{body['sourceLeadId']}"},
         timeout=10,
     )
+
+
+def send_lead(
+    *,
+    session: requests.Session,
+    api_url: str,
+    kid: str | None = None,
+    public_key_pem: str | None = None,
+    **lead: Any,
+) -> requests.Response:
+    """Build and POST one lead (``lead``: the keyword arguments of :func:`build_lead`). Without
+    ``kid``/``public_key_pem`` the active key is fetched first."""
+    if kid is None or public_key_pem is None:
+        kid, public_key_pem = active_key(session, api_url)
+    return post_lead(session, api_url, build_lead(kid=kid, public_key_pem=public_key_pem, **lead))
 
 
 def partner_session(api_key: str, platform: str) -> requests.Session:
