@@ -19,7 +19,7 @@ from leads.services.keys import encryption_key_create, encryption_key_expire
 from rbac.models import Clinic, User
 from rbac.services import audit_record, user_can
 
-PHI_FIELDS = ("phone", "first_name", "last_name", "need", "metadata")
+PHI_FIELDS = ("phi_phone", "phi_first_name", "phi_last_name", "phi_need", "phi_metadata")
 HIDDEN = _("hidden: needs the view_phi permission")
 
 
@@ -123,23 +123,23 @@ class LeadAdmin(admin.ModelAdmin):
         return value if getattr(lead, "_phi_visible", False) else str(HIDDEN)
 
     @admin.display(description=_("phone"))
-    def phone(self, lead: Lead) -> str:
+    def phi_phone(self, lead: Lead) -> str:
         return self._phi(lead, lead.patient.phone)
 
     @admin.display(description=_("first name"))
-    def first_name(self, lead: Lead) -> str:
+    def phi_first_name(self, lead: Lead) -> str:
         return self._phi(lead, lead.first_name)
 
     @admin.display(description=_("last name"))
-    def last_name(self, lead: Lead) -> str:
+    def phi_last_name(self, lead: Lead) -> str:
         return self._phi(lead, lead.last_name)
 
     @admin.display(description=_("need"))
-    def need(self, lead: Lead) -> str:
+    def phi_need(self, lead: Lead) -> str:
         return self._phi(lead, lead.need)
 
     @admin.display(description=_("metadata"))
-    def metadata(self, lead: Lead) -> str:
+    def phi_metadata(self, lead: Lead) -> str:
         return self._phi(lead, lead.metadata)
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
