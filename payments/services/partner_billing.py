@@ -73,9 +73,10 @@ def usage_lines(*, calls: int, tiers: list[dict[str, int | None]]) -> list[Line]
         ceiling = tier["upTo"]
         in_tier = max(0, (calls if ceiling is None else min(calls, ceiling)) - floor)
         if in_tier:
-            label = f"API calls {floor + 1:,} to {ceiling:,}"
             if ceiling is None:
                 label = f"API calls over {floor:,}"
+            else:
+                label = f"API calls {floor + 1:,} to {ceiling:,}"
             lines.append(Line(label, in_tier, int(tier["unitAmount"] or 0)))
         if ceiling is None or calls <= ceiling:
             break
