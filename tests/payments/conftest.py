@@ -56,7 +56,9 @@ class FakeStripe:
 
     calls: list[tuple[str, dict[str, list[str]], str]] = field(default_factory=list)
     by_key: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
-    fail_next: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    # path -> (status, body) answered once (and stored under its key, as Stripe does), or an
+    # exception raised once (the request never reached Stripe: nothing stored).
+    fail_next: dict[str, Any] = field(default_factory=dict)
     ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def posts(self, path: str) -> list[dict[str, list[str]]]:
@@ -73,8 +75,11 @@ class FakeStripe:
         if key in self.by_key:
             status, body = self.by_key[key]
             return status, {"Idempotent-Replayed": "true"}, json.dumps(body)
-        if path in self.fail_next:
-            status, body = self.fail_next.pop(path)
+        failure = self.fail_next.pop(path, None)
+        if isinstance(failure, Exception):
+            raise failure
+        if failure is not None:
+            status, body = failure
         else:
             status, body = 200, self._create(path, params)
         self.by_key[key] = (status, body)
