@@ -284,3 +284,52 @@ def amount_of(params: dict[str, list[str]]) -> int:
 
 
 SLUG_RE = re.compile(r"^[a-z0-9-]+$")
+
+
+@dataclass
+class FakeProvider:
+    """The billing provider's API: known keys verify, charges succeed unless told otherwise."""
+
+    keys: dict[str, dict[str, Any]] = field(default_factory=dict)
+    decline: set[str] = field(default_factory=set)
+    charges: list[dict[str, Any]] = field(default_factory=list)
+    charge_keys: list[str] = field(default_factory=list)
+    auth_headers: list[str] = field(default_factory=list)
+
+    def verify(self, request: Any) -> Any:
+        import httpx
+
+        self.auth_headers.append(request.headers.get("authorization", ""))
+        key = json.loads(request.content)["api_key"]
+        if key not in self.keys:
+            return httpx.Response(401, json={"error": "invalid api key"})
+        return httpx.Response(200, json=self.keys[key])
+
+    def charge(self, request: Any) -> Any:
+        import httpx
+
+        body = json.loads(request.content)
+        self.charges.append(body)
+        self.charge_keys.append(request.headers.get("idempotency-key", ""))
+        if body["customer_id"] in self.decline:
+            return httpx.Response(402, json={"error": {"message": "card declined"}})
+        return httpx.Response(200, json={"id": f"ch_{len(self.charges)}", "status": "succeeded"})
+
+
+@pytest.fixture
+def fake_provider() -> Iterator[FakeProvider]:
+    import respx
+
+    fake = FakeProvider()
+    with respx.mock(base_url=PROVIDER_BASE, assert_all_called=False) as mock:
+        mock.post("/v1/verify").mock(side_effect=fake.verify)
+        mock.post("/v1/charges").mock(side_effect=fake.charge)
+        yield fake
+
+
+def provider_headers(
+    payload: bytes, *, secret: str = PROVIDER_WEBHOOK_SECRET, at: int | None = None
+) -> dict[str, str]:
+    timestamp = int(time.time()) if at is None else at
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
+    return {"HTTP_CVT_SIGNATURE": mac, "HTTP_CVT_TIMESTAMP": str(timestamp)}
