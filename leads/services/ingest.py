@@ -28,6 +28,7 @@ from leads.services.keys import DecryptionFailedError, UnknownKeyIdError, phone_
 from leads.texts import WELCOME_TEMPLATE_KEY, referral_consent_language, supported_language
 from partners.models import Partner
 from partners.services.events import publish_event
+from payments.services.partner_payments import partner_payment_accrue
 from rbac.models import ConsentRecord, User
 from rbac.services import audit_record, consent_record, patient_get_or_create
 
@@ -253,8 +254,6 @@ def _ingest_new(
 def _referral_fee_accrue(*, partner: Partner, lead: Lead, actor: Actor) -> None:
     if lead.referral_fee_minor <= 0:
         return
-    from payments.services.partner_payments import partner_payment_accrue
-
     partner_payment_accrue(
         partner=partner,
         referral_ref=lead.public_id,
