@@ -5,7 +5,7 @@ import hmac
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import phonenumbers
@@ -14,10 +14,11 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
-from careos.actors import Actor
+from careos.actors import Actor, system_actor
 from careos.errors import DomainError
 from engagement.models import Channel, MessageStatus
 from engagement.services.messages import message_send
+from engagement.services.optouts import is_opted_out
 from leads.models import IngestFailureCount, Lead, normalize_business_category
 from leads.selectors import (
     healthcare_category_for,
@@ -29,7 +30,7 @@ from leads.texts import WELCOME_TEMPLATE_KEY, referral_consent_language, support
 from partners.models import Partner
 from partners.services.events import publish_event
 from payments.services.partner_payments import partner_payment_accrue
-from rbac.models import ConsentRecord, User
+from rbac.models import ConsentRecord
 from rbac.services import audit_record, consent_record, patient_get_or_create
 
 logger = logging.getLogger("leads.ingest")
@@ -223,9 +224,9 @@ def _ingest_new(
         },
         actor=actor,
     )
-    _welcome_queue(lead=lead, patient=patient, partner=partner, actor=actor)
-    # One insert with everything above (the consent and the welcome message are in this
-    # transaction too: they commit with the lead or not at all).
+    # The welcome SMS is composed and queued by a task after commit (nothing is announced
+    # that did not happen); an SMS opt-out is known now, so the partner hears it at once.
+    lead.welcome_message_queued = not is_opted_out(channel=Channel.SMS, address=phone)
     lead.save(force_insert=True)
     audit_record(
         actor=actor,
@@ -246,8 +247,9 @@ def _ingest_new(
         event_type="lead.created",
         owner=partner,
         payload=lead_event_payload(lead),
-        idempotency_key=f"lead.created:{lead.public_id}",
     )
+    if lead.welcome_message_queued:
+        transaction.on_commit(lambda: welcome_queue(lead_id=lead.pk))
     return lead
 
 
@@ -263,26 +265,68 @@ def _referral_fee_accrue(*, partner: Partner, lead: Lead, actor: Actor) -> None:
     )
 
 
-def _welcome_queue(*, lead: Lead, patient: User, partner: Partner, actor: Actor) -> None:
-    """Record the welcome SMS with the lead; engagement queues its delivery after commit. A
-    message that cannot be composed must not cost the partner its lead: it is logged."""
+def welcome_queue(*, lead_id: int) -> None:
+    """Queue the welcome task; never raises (a broker outage is caught up by the sweep)."""
+    from leads import tasks
+
+    try:
+        tasks.send_lead_welcome.delay(lead_id=lead_id)
+    except Exception:
+        logger.warning("welcome task for lead %s not queued; the sweep will retry", lead_id)
+
+
+@transaction.atomic
+def lead_welcome_send(*, lead_id: int) -> Lead | None:
+    """Send (record and queue, via engagement) the lead's localized welcome SMS once.
+
+    A welcome that cannot be composed (no template) is given up: logged, and the lead marked
+    not queued. Running twice sends once (the lead is locked; engagement dedupes per lead)."""
+    lead = (
+        Lead.objects.select_for_update(of=("self",))
+        .select_related("patient", "partner")
+        .filter(pk=lead_id)
+        .first()
+    )
+    if lead is None or lead.welcome_message_ref or not lead.welcome_message_queued:
+        return lead
     try:
         with transaction.atomic():
             message = message_send(
                 channel=Channel.SMS,
-                recipient=patient,
+                recipient=lead.patient,
                 purpose=WELCOME_PURPOSE,
                 template_key=WELCOME_TEMPLATE_KEY,
-                context={"first_name": lead.first_name, "partner_name": partner.name},
+                context={"first_name": lead.first_name, "partner_name": lead.partner.name},
                 language=lead.language,
                 dedupe_key=f"lead:{lead.public_id}",
-                actor=actor,
+                actor=system_actor("leads.welcome"),
             )
     except DomainError as exc:
-        logger.warning("welcome SMS not queued for %s: %s", lead.public_id, exc.code)
-        return
+        logger.warning("welcome SMS for %s not sent: %s", lead.public_id, exc.code)
+        lead.welcome_message_queued = False
+        lead.save(update_fields=["welcome_message_queued", "updated_at"])
+        return lead
     lead.welcome_message_ref = message.public_id
-    lead.welcome_message_queued = message.status in (MessageStatus.QUEUED, MessageStatus.DEFERRED)
+    lead.welcome_message_queued = message.status != MessageStatus.SUPPRESSED
+    lead.save(update_fields=["welcome_message_ref", "welcome_message_queued", "updated_at"])
+    return lead
+
+
+def leads_welcome_sweep(*, now: datetime | None = None) -> int:
+    """Queue the welcome of leads whose after-commit queueing was lost (broker outage, crash):
+    created over two minutes and less than a day ago, still without a message."""
+    now = now or timezone.now()
+    ids = list(
+        Lead.objects.filter(
+            welcome_message_queued=True,
+            welcome_message_ref="",
+            created_at__lt=now - timedelta(minutes=2),
+            created_at__gte=now - timedelta(days=1),
+        ).values_list("pk", flat=True)[:500]
+    )
+    for lead_id in ids:
+        welcome_queue(lead_id=lead_id)
+    return len(ids)
 
 
 def ingest_failure_record(*, partner: Partner, code: str) -> None:
