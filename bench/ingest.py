@@ -124,7 +124,7 @@ def _prepare() -> tuple[str, str, str, int]:
         )
         cursor.execute("TRUNCATE bench_ingest_floor")
 
-    body = _lead(key.kid, key.public_key_pem, random.Random(0))
+    body = _lead(key.kid, key.public_key_pem, random.SystemRandom())
     data = LeadIngestInput(
         source_lead_id=body["sourceLeadId"],
         encrypted_phone=body["encryptedPhone"],
@@ -291,7 +291,7 @@ def main() -> None:
         start_new_session=True,
     )
     headers = {"X-API-Key": secret, "X-Platform": SLUG, "Content-Type": "application/json"}
-    rng = random.Random(42)
+    rng = random.SystemRandom()  # new phones every run: every lead is a new patient
     per_slice = int(args.max_rate * args.seconds)
 
     def bodies(count: int) -> list[bytes]:

@@ -575,3 +575,13 @@ def test_encrypt_helper_round_trips(encryption_key):
         == PHONE
     )
     assert LeadEncryptionKey.objects.count() == 1
+
+
+def test_welcome_sweep_runs_on_a_beat_schedule():
+    from django_celery_beat.models import PeriodicTask
+
+    from careos.celery import app
+
+    task = PeriodicTask.objects.get(task="leads.tasks.welcome_sweep")
+    assert task.enabled and task.interval.every == 300
+    assert "leads.tasks.welcome_sweep" in app.tasks

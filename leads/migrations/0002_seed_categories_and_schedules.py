@@ -1,4 +1,5 @@
-"""Default business → healthcare category mapping (editable in the admin afterwards)."""
+"""Seeded rows: the default business → healthcare category mapping (editable in the admin) and
+the beat schedule of the welcome SMS sweep (a django-celery-beat row, editable in the admin)."""
 
 from django.db import migrations
 
@@ -46,7 +47,29 @@ def unseed(apps, schema_editor):
     ).delete()
 
 
-class Migration(migrations.Migration):
-    dependencies = [("leads", "0001_initial")]
+SWEEP_NAME = "leads: welcome SMS sweep (queueing lost after commit)"
 
-    operations = [migrations.RunPython(seed, unseed)]
+
+def seed_sweep(apps, schema_editor):
+    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
+    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
+    interval, _ = IntervalSchedule.objects.get_or_create(every=300, period="seconds")
+    PeriodicTask.objects.update_or_create(
+        name=SWEEP_NAME, defaults={"task": "leads.tasks.welcome_sweep", "interval": interval, "enabled": True}
+    )
+
+
+def unseed_sweep(apps, schema_editor):
+    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=SWEEP_NAME).delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("leads", "0001_initial"),
+        ("django_celery_beat", "0019_alter_periodictasks_options"),
+    ]
+
+    operations = [
+        migrations.RunPython(seed, unseed),
+        migrations.RunPython(seed_sweep, unseed_sweep),
+    ]
