@@ -5,5 +5,5 @@ from django.urls import path
 from leads.api import views
 
 urlpatterns = [
-    path("leads/ingest", views.LeadIngestView.as_view(), name="lead-ingest-legacy"),
+    path("leads/ingest", views.LegacyLeadIngestView.as_view(), name="lead-ingest-legacy"),
 ]

@@ -4,7 +4,12 @@ from typing import Any
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
@@ -47,6 +52,7 @@ class LeadIngestView(PartnerAPIView):
         return settings.LEADS_INGEST_RATE_LIMIT_PER_MINUTE
 
     @extend_schema(
+        operation_id="leads_ingest",
         summary="Submit a lead (scope write:leads, 100 requests/min per partner)",
         request=LeadIngestSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
@@ -89,6 +95,17 @@ class LeadIngestView(PartnerAPIView):
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
             headers={"Location": f"/api/v1/leads/{result.lead.public_id}"},
         )
+
+
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="leads_ingest_seed_path",
+        deprecated=True,
+        description="The same as POST /api/v1/leads/ingest, at the seed's original path.",
+    )
+)
+class LegacyLeadIngestView(LeadIngestView):
+    """``POST /api/leads/ingest``: partners integrated on the seed's path."""
 
 
 _LIST_PARAMETERS = [
@@ -138,6 +155,7 @@ class LeadListView(GenericAPIView):
         return queryset
 
     @extend_schema(
+        operation_id="leads_list",
         summary="Your leads and their status, without PHI (scope read:leads)",
         parameters=_LIST_PARAMETERS,
     )
@@ -150,7 +168,11 @@ class LeadListView(GenericAPIView):
 class LeadDetailView(PartnerAPIView):
     required_scopes = {"GET": READ_LEADS}
 
-    @extend_schema(summary="One of your leads (scope read:leads)", responses=LeadSerializer)
+    @extend_schema(
+        operation_id="leads_retrieve",
+        summary="One of your leads (scope read:leads)",
+        responses=LeadSerializer,
+    )
     def get(self, request: Request, lead_id: str) -> Response:
         lead: Lead = partner_lead_get(partner=partner_from_request(request), public_id=lead_id)
         return Response(LeadSerializer(lead).data)
