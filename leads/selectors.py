@@ -49,9 +49,13 @@ def referral_fee_for(*, partner: Partner, on: date | None = None) -> tuple[int, 
     return agreement.referral_fee_minor, agreement.currency
 
 
+# Encrypted columns a partner-facing read never needs (nor decrypts).
+PHI_FIELDS = ("first_name", "last_name", "need", "metadata")
+
+
 def partner_leads(*, partner: Partner) -> QuerySet[Lead]:
-    """The partner's own leads (tenant scope for every partner-facing read)."""
-    return Lead.objects.filter(partner=partner)
+    """The partner's own leads (tenant scope for every partner-facing read), without PHI."""
+    return Lead.objects.filter(partner=partner).defer(*PHI_FIELDS)
 
 
 def partner_lead_get(*, partner: Partner, public_id: str) -> Lead:

@@ -103,7 +103,7 @@ class LeadSerializer(serializers.ModelSerializer):
 
 
 class LeadFilterSerializer(serializers.Serializer):
-    source_lead_id = serializers.CharField(required=False, max_length=128)
+    source_lead_id = serializers.CharField(required=False, allow_blank=True, max_length=128)
     status = serializers.ChoiceField(choices=LeadStatus.choices, required=False)
     created_after = serializers.DateTimeField(required=False)
     created_before = serializers.DateTimeField(required=False)

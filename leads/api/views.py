@@ -11,7 +11,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import status
-from rest_framework.generics import GenericAPIView
+from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -129,7 +129,7 @@ _FILTERS = {
 
 
 @extend_schema(tags=TAGS)
-class LeadListView(GenericAPIView):
+class LeadListView(ListAPIView):
     authentication_classes = [PartnerAuthentication]
     permission_classes = [RequiresScope]
     required_scopes = {"GET": READ_LEADS}
@@ -159,9 +159,8 @@ class LeadListView(GenericAPIView):
         summary="Your leads and their status, without PHI (scope read:leads)",
         parameters=_LIST_PARAMETERS,
     )
-    def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(LeadSerializer(page, many=True).data)
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.list(request, *args, **kwargs)
 
 
 @extend_schema(tags=TAGS)
