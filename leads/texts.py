@@ -3,6 +3,11 @@
 ``getReferralConsentLanguage`` of the seed is :func:`referral_consent_language`. The welcome SMS
 (``getWelcomeFromReferral``) is engagement's ``welcome_from_referral`` template, rendered in
 :func:`supported_language` of the lead.
+
+Translations live in ``leads/locale/<lang>/LC_MESSAGES/django.po``; the compiled ``.mo`` files
+are committed (no gettext needed to run). After editing a ``.po``:
+``cd leads && ../manage.py makemessages -l es -l fr && ../manage.py compilemessages`` (needs
+gettext) and commit both files.
 """
 
 from django.conf import settings

@@ -88,3 +88,7 @@ def test_rotate_command_prints_only_the_public_key():
     assert (old.decrypt_until - old.retired_at).days == 3
     assert new.kid in out.getvalue() and old.kid in out.getvalue()
     assert "BEGIN PUBLIC KEY" in out.getvalue() and "PRIVATE" not in out.getvalue()
+
+
+def test_leads_models_and_migrations_agree():
+    call_command("makemigrations", "leads", "--check", "--dry-run", stdout=StringIO())
