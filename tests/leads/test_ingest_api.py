@@ -176,6 +176,7 @@ def test_platform_mismatch_and_missing_scope_are_403(
 
 def test_rate_limit_per_partner(settings, partner_api_client, lead_partner, make_payload):
     settings.LEADS_INGEST_RATE_LIMIT_PER_MINUTE = 2
+    settings.PARTNER_RATE_LIMIT_WINDOW_SECONDS = 3600  # no window boundary inside the test
     first = partner_api_client(partner=lead_partner)
     second = partner_api_client(partner=lead_partner)  # another key of the same partner
     assert first.post(INGEST, make_payload(), format="json").status_code == 201
