@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import phonenumbers
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
@@ -30,7 +30,7 @@ from leads.texts import WELCOME_TEMPLATE_KEY, referral_consent_language, support
 from partners.models import Partner
 from partners.services.events import publish_event
 from payments.services.partner_payments import partner_payment_accrue
-from rbac.models import ConsentRecord
+from rbac.models import ConsentRecord, phone_blind_index
 from rbac.services import audit_record, consent_record, patient_get_or_create
 
 logger = logging.getLogger("leads.ingest")
@@ -181,6 +181,7 @@ def _ingest_new(
     request: HttpRequest | None,
 ) -> Lead:
     language = supported_language(data.language)
+    _phone_lock(phone)
     patient, created = patient_get_or_create(
         phone=phone,
         actor=actor,
@@ -251,6 +252,16 @@ def _ingest_new(
     if lead.welcome_message_queued:
         transaction.on_commit(lambda: welcome_queue(lead_id=lead.pk))
     return lead
+
+
+def _phone_lock(phone: str) -> None:
+    """Serialise concurrent ingests of one phone number (PostgreSQL, until commit), so the
+    find-or-create sees a patient another ingest just created instead of making a second."""
+    if connection.vendor != "postgresql":
+        return  # SQLite serialises writers anyway
+    key = int(phone_blind_index(phone)[:15], 16)  # 60 bits: fits a signed bigint
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
 def _referral_fee_accrue(*, partner: Partner, lead: Lead, actor: Actor) -> None:

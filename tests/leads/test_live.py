@@ -41,6 +41,26 @@ def test_20_concurrent_identical_requests_make_one_lead(live_server, make_payloa
 
 
 @live
+def test_concurrent_leads_for_one_new_phone_make_one_patient(
+    live_server, make_payload, lead_partner
+):
+    require_postgresql()
+    secret = make_api_key(partner=lead_partner).secret
+    payloads = [make_payload() for _ in range(8)]  # same phone, own sourceLeadIds
+    url = f"{live_server.url}/api/v1/leads/ingest"
+
+    def send(payload: dict) -> int:
+        headers = {"X-API-Key": secret, "X-Platform": lead_partner.slug}
+        return requests.post(url, json=payload, headers=headers, timeout=30).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(send, payloads))
+    assert statuses == [201] * 8
+    assert Lead.objects.count() == 8
+    assert User.objects.filter(kind="patient").count() == 1
+
+
+@live
 def test_the_documented_partner_example_runs_against_the_api(live_server):
     partner = PartnerFactory(name="BusinessOS", slug="businessos")
     key = encryption_key_create(partner=partner, actor=system_actor("tests")).key
