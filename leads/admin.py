@@ -167,15 +167,15 @@ class LeadAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Lead]:
         return super().get_queryset(request).select_related("partner", "patient")
 
-    @admin.action(description=_("Mark contacted"))
+    @admin.action(description=_("Mark contacted"), permissions=["change"])
     def mark_contacted(self, request: HttpRequest, queryset: QuerySet[Lead]) -> None:
         _each(request, queryset, lambda lead: pipeline.lead_contact(lead=lead, actor=request.user))
 
-    @admin.action(description=_("Mark qualified"))
+    @admin.action(description=_("Mark qualified"), permissions=["change"])
     def mark_qualified(self, request: HttpRequest, queryset: QuerySet[Lead]) -> None:
         _each(request, queryset, lambda lead: pipeline.lead_qualify(lead=lead, actor=request.user))
 
-    @admin.action(description=_("Mark converted"))
+    @admin.action(description=_("Mark converted"), permissions=["change"])
     def mark_converted(self, request: HttpRequest, queryset: QuerySet[Lead]) -> None:
         _each(request, queryset, lambda lead: pipeline.lead_convert(lead=lead, actor=request.user))
 
@@ -208,7 +208,7 @@ class LeadAdmin(admin.ModelAdmin):
             },
         )
 
-    @admin.action(description=_("Assign to a clinic or specialist…"))
+    @admin.action(description=_("Assign to a clinic or specialist…"), permissions=["change"])
     def assign(self, request: HttpRequest, queryset: QuerySet[Lead]) -> HttpResponse | None:
         return self._form_action(
             request,
@@ -221,7 +221,7 @@ class LeadAdmin(admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description=_("Mark lost…"))
+    @admin.action(description=_("Mark lost…"), permissions=["change"])
     def mark_lost(self, request: HttpRequest, queryset: QuerySet[Lead]) -> HttpResponse | None:
         return self._form_action(
             request,
@@ -274,13 +274,16 @@ class LeadEncryptionKeyAdmin(admin.ModelAdmin):
     def state(self, key: LeadEncryptionKey) -> str:
         return "active" if key.is_active else "retired"
 
-    @admin.action(description=_("Rotate the partner's key pair (old one keeps a grace period)"))
+    @admin.action(
+        description=_("Rotate the partner's key pair (old one keeps a grace period)"),
+        permissions=["change"],
+    )
     def rotate(self, request: HttpRequest, queryset: QuerySet[LeadEncryptionKey]) -> None:
         for partner in {key.partner for key in queryset.filter(retired_at__isnull=True)}:
             created = encryption_key_create(partner=partner, actor=request.user)
             messages.success(request, f"{partner.slug}: new key {created.key.kid}.")
 
-    @admin.action(description=_("End the grace period of retired keys now"))
+    @admin.action(description=_("End the grace period of retired keys now"), permissions=["change"])
     def expire_now(self, request: HttpRequest, queryset: QuerySet[LeadEncryptionKey]) -> None:
         for key in queryset:
             try:

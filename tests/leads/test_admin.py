@@ -185,3 +185,11 @@ def test_actions_with_pipeline_services_are_audited_per_user(leads):
         AuditEvent.objects.filter(actor_ref=user.public_id, target_ref=leads[0].public_id).count()
         == 2
     )
+
+
+def test_view_only_staff_cannot_run_transitions(leads):
+    client = _staff("leads.view_lead")
+    url = reverse("admin:leads_lead_changelist")
+    assert "mark_contacted" not in client.get(url).content.decode()
+    client.post(url, {"action": "mark_contacted", ACTION_CHECKBOX_NAME: [leads[0].pk]})
+    assert Lead.objects.get(pk=leads[0].pk).status == "new"
