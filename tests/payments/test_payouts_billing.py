@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_payout_run_twice_pays_once(paid_booking, specialist, actor, fake_stripe):
-    booking, payment = paid_booking()
+    booking, _ = paid_booking()
     booking_complete(booking=booking, actor=actor)
     other, other_payment = paid_booking()
     booking_complete(booking=other, actor=actor)
