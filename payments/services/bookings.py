@@ -175,7 +175,7 @@ def payment_event_payload(payment: Payment) -> dict[str, object]:
 
 def _locked_by_intent(intent_id: str) -> Payment | None:
     return (
-        Payment.objects.select_for_update()
+        Payment.objects.select_for_update(of=("self",))
         .select_related("booking", "booking__partner", "booking__clinic", "booking__patient")
         .filter(stripe_payment_intent_id=intent_id)
         .first()

@@ -53,7 +53,11 @@ def refund_create(
             f"Unknown refund reason {reason!r}.", code="invalid_reason", extra={"field": "reason"}
         )
     with transaction.atomic():
-        locked = Payment.objects.select_for_update().select_related("booking").get(pk=payment.pk)
+        locked = (
+            Payment.objects.select_for_update(of=("self",))
+            .select_related("booking")
+            .get(pk=payment.pk)
+        )
         _check_permission(actor, locked)
         if locked.status != Payment.Status.SUCCEEDED:
             raise ConflictError(
@@ -117,7 +121,7 @@ def refund_create(
 @transaction.atomic
 def refund_mark_succeeded(*, refund: Refund, actor: Actor) -> Refund:
     refund = (
-        Refund.objects.select_for_update()
+        Refund.objects.select_for_update(of=("self",))
         .select_related("payment__booking__partner")
         .get(pk=refund.pk)
     )
@@ -154,7 +158,9 @@ def refund_mark_failed(*, refund: Refund, error: str) -> Refund:
     if refund.status == Refund.Status.FAILED:
         return refund
     payment = (
-        Payment.objects.select_for_update().select_related("booking").get(pk=refund.payment_id)
+        Payment.objects.select_for_update(of=("self",))
+        .select_related("booking")
+        .get(pk=refund.payment_id)
     )
     refund.status = Refund.Status.FAILED
     refund.note = f"{refund.note} [{error}]".strip()[:500]
