@@ -411,7 +411,8 @@ PAYMENTS_BALANCE_ALERT_MIN = env.int("PAYMENTS_BALANCE_ALERT_MIN", default=10000
 PARTNER_PAYMENT_MIN_PAYOUT = env.int("PARTNER_PAYMENT_MIN_PAYOUT", default=5000)
 PARTNER_PAYMENT_DUE_DAYS = env.int("PARTNER_PAYMENT_DUE_DAYS", default=30)
 INVOICE_DUE_DAYS = env.int("INVOICE_DUE_DAYS", default=30)
-# External subscription billing provider ("CVT").
+# External subscription billing provider ("CVT"): "console" (local, development default) or "http".
+BILLING_PROVIDER_BACKEND = env.str("BILLING_PROVIDER_BACKEND", default="console")
 BILLING_PROVIDER_API_URL = env.str("BILLING_PROVIDER_API_URL", default="")
 BILLING_PROVIDER_SECRET_KEY = env.str("BILLING_PROVIDER_SECRET_KEY", default="")
 BILLING_PROVIDER_WEBHOOK_SECRET = env.str("BILLING_PROVIDER_WEBHOOK_SECRET", default="")

@@ -244,3 +244,37 @@ def test_dispute_marks_the_payment(paid_booking, post_stripe_event):
     payment.refresh_from_db()
     assert payment.disputed_at is not None
     assert AuditEvent.objects.filter(action="payments.payment.disputed").count() == 1
+
+
+def test_without_a_webhook_secret_everything_is_refused(settings, post_stripe_event):
+    settings.STRIPE_WEBHOOK_SECRET = ""
+    event = stripe_event("payment_intent.succeeded", {"id": "pi_x"})
+    payload = json.dumps(event).encode()
+    response = post_stripe_event(event, signature=stripe_signature(payload, secret=""))
+    assert response.status_code == 400
+    assert not StripeEvent.objects.exists()
+
+
+def test_charge_refunded_before_succeeded_is_harmless(make_booking, fake_stripe, post_stripe_event):
+    from careos.actors import system_actor
+    from payments.services.bookings import booking_pay
+
+    start = booking_pay(booking=make_booking(), actor=system_actor("tests"))
+    payment = start.payment
+    refunded = stripe_event(
+        "charge.refunded",
+        {
+            "id": "ch_1",
+            "payment_intent": payment.stripe_payment_intent_id,
+            "amount_refunded": 1000,
+        },
+    )
+    post_stripe_event(refunded)
+    post_stripe_event(intent_succeeded(payment))
+    post_stripe_event(refunded)
+
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.SUCCEEDED
+    assert payment.amount_refunded == 1000
+    assert payment.refundable_amount == payment.amount - 1000
+    assert payment.refunds.count() == 1
