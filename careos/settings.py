@@ -347,6 +347,8 @@ PARTNER_RATE_LIMIT_KEY_PREFIX = env.str("PARTNER_RATE_LIMIT_KEY_PREFIX", default
 PARTNER_RATE_LIMIT_REDIS_TIMEOUT_SECONDS = env.float(
     "PARTNER_RATE_LIMIT_REDIS_TIMEOUT_SECONDS", default=0.25
 )
+# Resolved credentials cached per process; freshness comes from a Redis generation counter.
+PARTNER_CREDENTIAL_CACHE_SECONDS = env.int("PARTNER_CREDENTIAL_CACHE_SECONDS", default=300)
 # Response-phase usage (errors, latency) waits at most this long for the next round trip.
 PARTNER_USAGE_BUFFER_MAX_AGE_SECONDS = env.float("PARTNER_USAGE_BUFFER_MAX_AGE_SECONDS", default=5)
 # Without Redis, the web process writes its own usage counters to the database periodically.

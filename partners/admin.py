@@ -4,7 +4,9 @@ services. A new key's or client's secret is shown once, in the message after the
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
@@ -21,6 +23,9 @@ from partners.models import (
 )
 from partners.services import applications as app_services
 from partners.services import credentials, lifecycle
+
+# The webhooks console lives with the webhooks code; importing it registers it.
+from partners.webhooks import admin as webhooks_admin  # noqa: F401
 
 
 def _each(
@@ -39,6 +44,21 @@ def _each(
             messages.warning(request, note)
     if count:
         messages.success(request, f"{done}: {count}.")
+
+
+class ReasonActionForm(ActionForm):
+    reason = forms.CharField(
+        required=False, label="Reason", help_text="Required to suspend or reject."
+    )
+
+
+def _reason(request: HttpRequest, verb: str) -> str | None:
+    """The reason typed next to the action; ``None`` (and an error message) when missing."""
+    reason = request.POST.get("reason", "").strip()
+    if not reason:
+        messages.error(request, f"Type a reason in the action bar to {verb}.")
+        return None
+    return f"{reason} (admin console, {request.user})"
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -104,6 +124,7 @@ class PartnerAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug", "public_id"]
     readonly_fields = ["public_id", "status", "status_reason", "status_changed_at"]
     inlines = [ContactInline, AgreementInline, ApiKeyInline, UsageInline]
+    action_form = ReasonActionForm
     actions = [
         "activate",
         "suspend",
@@ -153,7 +174,9 @@ class PartnerAdmin(admin.ModelAdmin):
 
     @admin.action(description="Suspend selected partners (takes effect on their next request)")
     def suspend(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
-        reason = f"Suspended in the admin console by {request.user}"
+        reason = _reason(request, "suspend")
+        if reason is None:
+            return
         _each(
             request,
             queryset,
@@ -225,6 +248,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     ]
     exclude = ["key_hash"]
     actions = ["rotate", "revoke"]
+    action_form = ReasonActionForm
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # keys are generated from the partner page, so the secret can be shown
@@ -245,7 +269,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected keys now")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
-        reason = f"Revoked in the admin console by {request.user}"
+        reason = request.POST.get("reason", "").strip() or f"admin console, {request.user}"
         _each(
             request,
             queryset,
@@ -273,6 +297,7 @@ class PartnerApplicationAdmin(admin.ModelAdmin):
         "oauth_client",
     ]
     actions = ["start_review", "approve", "reject", "publish", "deprecate"]
+    action_form = ReasonActionForm
 
     def _run(
         self, request: HttpRequest, queryset: QuerySet, service: Callable[..., Any], done: str
@@ -299,7 +324,9 @@ class PartnerApplicationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Reject")
     def reject(self, request: HttpRequest, queryset: QuerySet) -> None:
-        reason = f"Rejected in the admin console by {request.user}"
+        reason = _reason(request, "reject")
+        if reason is None:
+            return
         _each(
             request,
             queryset,
@@ -352,7 +379,3 @@ class PartnerUsageDailyAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-# The webhooks console lives in its own module; importing registers it.
-from partners.webhooks import admin as webhooks_admin  # noqa: E402, F401

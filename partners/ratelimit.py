@@ -44,8 +44,9 @@ logger = logging.getLogger("partners.ratelimit")
 METRICS = ("calls", "errors", "rate_limited", "latency_ms")
 
 _LIMIT_SCRIPT = """
--- KEYS: credential counter, partner counter, usage hash, last-used hash
+-- KEYS: credential counter, partner counter, usage hash, last-used hash, credentials generation
 -- ARGV: limit, window seconds, usage field prefix, api key ref or '', now, then field/delta pairs
+local generation = tonumber(redis.call('GET', KEYS[5]) or '0')
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 for i = 6, #ARGV, 2 do
@@ -58,14 +59,14 @@ local c = tonumber(redis.call('GET', KEYS[1]) or '0')
 local p = tonumber(redis.call('GET', KEYS[2]) or '0')
 if c >= limit or p >= limit then
   redis.call('HINCRBY', KEYS[3], ARGV[3] .. '|rate_limited', 1)
-  return {0, 0}
+  return {0, 0, generation}
 end
 c = redis.call('INCR', KEYS[1])
 if c == 1 then redis.call('EXPIRE', KEYS[1], window * 2) end
 p = redis.call('INCR', KEYS[2])
 if p == 1 then redis.call('EXPIRE', KEYS[2], window * 2) end
 redis.call('HINCRBY', KEYS[3], ARGV[3] .. '|calls', 1)
-return {1, limit - math.max(c, p)}
+return {1, limit - math.max(c, p), generation}
 """
 
 
@@ -100,6 +101,7 @@ class Decision:
     limit: int
     remaining: int
     reset_seconds: int
+    generation: int = 0  # the credentials generation (see partners.principal_cache)
 
     def headers(self) -> dict[str, str]:
         return {
@@ -124,6 +126,10 @@ class Backend(Protocol):
     def drain(self) -> Drained: ...
 
     def ack(self, drained: Drained) -> None: ...
+
+    def generation(self) -> int: ...
+
+    def bump_generation(self) -> None: ...
 
 
 def _reset_seconds(hit: Hit) -> int:
@@ -152,6 +158,7 @@ class RedisBackend:
         self.prefix = prefix
         self.usage_key = f"{prefix}usage"
         self.last_used_key = f"{prefix}lastused"
+        self.generation_key = f"{prefix}credentials:generation"
         self.script = self.client.register_script(_LIMIT_SCRIPT)
 
     def _counter(self, hit: Hit, who: str) -> str:
@@ -167,12 +174,13 @@ class RedisBackend:
         ]
         for name, delta in deltas.items():
             args.extend((name, delta))
-        allowed, remaining = self.script(
+        allowed, remaining, generation = self.script(
             keys=[
                 self._counter(hit, f"c:{hit.credential_ref}"),
                 self._counter(hit, f"p:{hit.partner_pk}"),
                 self.usage_key,
                 self.last_used_key,
+                self.generation_key,
             ],
             args=args,
         )
@@ -181,7 +189,14 @@ class RedisBackend:
             limit=hit.limit,
             remaining=int(remaining),
             reset_seconds=_reset_seconds(hit),
+            generation=int(generation),
         )
+
+    def generation(self) -> int:
+        return int(self.client.get(self.generation_key) or 0)
+
+    def bump_generation(self) -> None:
+        self.client.incr(self.generation_key)
 
     def add(self, deltas: dict[str, int]) -> None:
         pipe = self.client.pipeline(transaction=False)
@@ -223,6 +238,14 @@ class MemoryBackend:
         self.counters: dict[tuple[str, str, int], int] = {}
         self.usage: dict[str, int] = defaultdict(int)
         self.last_used: dict[str, float] = {}
+        self.credentials_generation = 0
+
+    def generation(self) -> int:
+        return self.credentials_generation
+
+    def bump_generation(self) -> None:
+        with self.lock:
+            self.credentials_generation += 1
 
     def hit(self, hit: Hit, deltas: dict[str, int]) -> Decision:
         with self.lock:
@@ -243,7 +266,11 @@ class MemoryBackend:
                 self.usage[f"{hit.usage_field}|calls"] += 1
                 allowed, remaining = True, hit.limit - max(c, p) - 1
         return Decision(
-            allowed=allowed, limit=hit.limit, remaining=remaining, reset_seconds=_reset_seconds(hit)
+            allowed=allowed,
+            limit=hit.limit,
+            remaining=remaining,
+            reset_seconds=_reset_seconds(hit),
+            generation=self.credentials_generation,
         )
 
     def add(self, deltas: dict[str, int]) -> None:
@@ -366,6 +393,24 @@ def drain() -> Drained:
 
 def ack(drained: Drained) -> None:
     get_backend().ack(drained)
+
+
+def credentials_generation() -> int | None:
+    """The current credentials generation; ``None`` when the limiter is unreachable."""
+    try:
+        return get_backend().generation()
+    except (redis.RedisError, OSError) as exc:
+        _warn("rate limiter unavailable", exc)
+        return None
+
+
+def bump_credentials_generation() -> None:
+    """Invalidate every process's cached credentials (a key, token or partner changed)."""
+    try:
+        get_backend().bump_generation()
+    except (redis.RedisError, OSError) as exc:
+        # Cached entries then live at most PARTNER_CREDENTIAL_CACHE_SECONDS.
+        logger.error("could not invalidate cached credentials: %s", exc.__class__.__name__)
 
 
 def _flusher_loop() -> None:

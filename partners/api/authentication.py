@@ -9,6 +9,7 @@ After the credential is resolved, the request is counted and rate limited (one R
 see ``partners.ratelimit``); over the limit the request is answered 429 ``rate_limited``.
 """
 
+import hashlib
 import time
 from typing import Any
 
@@ -21,11 +22,11 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from careos.actors import Actor
-from partners import ratelimit
+from partners import principal_cache, ratelimit
 from partners.models import Partner
 from partners.principal import PartnerPrincipal
 from partners.selectors import access_token_for, api_key_for_secret
-from partners.services.credentials import looks_like_api_key
+from partners.services.credentials import api_key_hash, looks_like_api_key
 
 
 class CredentialsInvalid(exceptions.AuthenticationFailed):
@@ -67,14 +68,14 @@ def _credential_from_headers(request: Request) -> str | None:
     return None
 
 
-def _principal_for_api_key(secret: str) -> PartnerPrincipal:
+def _principal_for_api_key(secret: str) -> tuple[PartnerPrincipal, float | None]:
     api_key = api_key_for_secret(secret=secret)
     if api_key is None or api_key.revoked_at is not None:
         raise CredentialsInvalid()
     if api_key.expires_at is not None and api_key.expires_at <= timezone.now():
         raise CredentialsExpired()
     partner = api_key.partner
-    return PartnerPrincipal(
+    principal = PartnerPrincipal(
         partner=partner,
         credential_ref=api_key.public_id,
         scopes=frozenset(api_key.scopes),
@@ -86,9 +87,10 @@ def _principal_for_api_key(secret: str) -> PartnerPrincipal:
         ),
         credential_kind="api_key",
     )
+    return principal, api_key.expires_at.timestamp() if api_key.expires_at else None
 
 
-def _principal_for_access_token(token: str) -> PartnerPrincipal:
+def _principal_for_access_token(token: str) -> tuple[PartnerPrincipal, float | None]:
     access_token = access_token_for(token=token)
     if access_token is None:
         raise CredentialsInvalid()
@@ -99,7 +101,7 @@ def _principal_for_access_token(token: str) -> PartnerPrincipal:
         raise CredentialsInvalid()
     partner = client.partner
     client_id = access_token.application.client_id
-    return PartnerPrincipal(
+    principal = PartnerPrincipal(
         partner=partner,
         credential_ref=client_id,
         scopes=frozenset(access_token.scope.split()) & frozenset(client.scopes),
@@ -111,6 +113,20 @@ def _principal_for_access_token(token: str) -> PartnerPrincipal:
         ),
         credential_kind="oauth",
     )
+    return principal, access_token.expires.timestamp()
+
+
+def _resolve(credential: str) -> tuple[PartnerPrincipal, float | None]:
+    """The principal for ``credential`` from the database, or the 401 it deserves."""
+    if looks_like_api_key(credential):
+        return _principal_for_api_key(credential)
+    return _principal_for_access_token(credential)
+
+
+def _digest(credential: str) -> str:
+    if looks_like_api_key(credential):
+        return f"k:{api_key_hash(credential)}"
+    return f"t:{hashlib.sha256(credential.encode()).hexdigest()}"
 
 
 def _endpoint(request: Request) -> str:
@@ -120,8 +136,14 @@ def _endpoint(request: Request) -> str:
 
 
 def rate_limit_for(*, partner: Partner, view: Any) -> tuple[str, int]:
-    """(bucket, requests per window) for a call by ``partner`` to ``view``."""
+    """(bucket, requests per window) for a call by ``partner`` to ``view``.
+
+    A view may set its own limit and counters: ``rate_limit_per_minute`` (a number, or the name
+    of a setting such as ``"PARTNER_LEAD_INGEST_RATE_LIMIT"``) and ``rate_limit_bucket``.
+    """
     per_view = getattr(view, "rate_limit_per_minute", None)
+    if isinstance(per_view, str):  # the name of a setting, read per request (tests override it)
+        per_view = getattr(settings, per_view)
     if per_view:
         return getattr(view, "rate_limit_bucket", None) or type(view).__name__, int(per_view)
     if partner.rate_limit_per_minute:
@@ -138,10 +160,42 @@ class PartnerAuthentication(BaseAuthentication):
         credential = _credential_from_headers(request)
         if credential is None:
             return None
-        if looks_like_api_key(credential):
-            principal = _principal_for_api_key(credential)
+        digest = _digest(credential)
+        entry = principal_cache.get(digest)
+        if entry is not None:
+            if entry.expires_at is not None and entry.expires_at <= time.time():
+                principal_cache.drop(digest)
+                raise CredentialsExpired()
+            principal = entry.principal
+            self._check_partner(request, principal)
+            decision = self._limit(request, principal)
+            if decision is None or decision.generation != entry.generation:
+                # Something changed since this was cached (or the limiter is unreachable):
+                # the database decides. The generation was read before this lookup.
+                principal_cache.drop(digest)
+                principal, expires_at = _resolve(credential)
+                self._check_partner(request, principal)
+                if decision is not None:
+                    principal_cache.put(
+                        digest,
+                        principal=principal,
+                        expires_at=expires_at,
+                        generation=decision.generation,
+                    )
         else:
-            principal = _principal_for_access_token(credential)
+            generation = ratelimit.credentials_generation()
+            principal, expires_at = _resolve(credential)
+            self._check_partner(request, principal)
+            decision = self._limit(request, principal)
+            if generation is not None:
+                principal_cache.put(
+                    digest, principal=principal, expires_at=expires_at, generation=generation
+                )
+        if decision is not None and not decision.allowed:
+            raise RateLimited(wait=decision.reset_seconds)
+        return AnonymousUser(), principal
+
+    def _check_partner(self, request: Request, principal: PartnerPrincipal) -> None:
         partner = principal.partner
         if partner.status == Partner.Status.SUSPENDED:
             raise PartnerSuspended()
@@ -150,10 +204,9 @@ class PartnerAuthentication(BaseAuthentication):
         platform = request.META.get("HTTP_X_PLATFORM", "").strip()
         if platform and platform != partner.slug:
             raise PlatformMismatch()
-        self._limit(request, principal)
-        return AnonymousUser(), principal
 
-    def _limit(self, request: Request, principal: PartnerPrincipal) -> None:
+    def _limit(self, request: Request, principal: PartnerPrincipal) -> ratelimit.Decision | None:
+        """Count and rate limit this call: the one Redis round trip of the request."""
         view = (getattr(request, "parser_context", None) or {}).get("view")
         bucket, limit = rate_limit_for(partner=principal.partner, view=view)
         hit = ratelimit.Hit(
@@ -167,8 +220,7 @@ class PartnerAuthentication(BaseAuthentication):
         )
         decision = ratelimit.hit(hit)
         request._request.partner_call = (hit, decision)
-        if decision is not None and not decision.allowed:
-            raise RateLimited(wait=decision.reset_seconds)
+        return decision
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="careos"'

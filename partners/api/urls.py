@@ -20,53 +20,6 @@ urlpatterns = [
         self_service.ApiKeyRevokeView.as_view(),
         name="key-revoke",
     ),
-    path("event-types", webhooks.EventTypeListView.as_view(), name="event-types"),
-    path("webhooks/endpoints", webhooks.EndpointListView.as_view(), name="webhook-endpoints"),
-    path(
-        "webhooks/endpoints/<str:endpoint_id>",
-        webhooks.EndpointDetailView.as_view(),
-        name="webhook-endpoint",
-    ),
-    path(
-        "webhooks/endpoints/<str:endpoint_id>/test",
-        webhooks.EndpointTestView.as_view(),
-        name="webhook-endpoint-test",
-    ),
-    path(
-        "webhooks/endpoints/<str:endpoint_id>/rotate-secret",
-        webhooks.EndpointRotateSecretView.as_view(),
-        name="webhook-endpoint-rotate-secret",
-    ),
-    path(
-        "webhooks/endpoints/<str:endpoint_id>/recover",
-        webhooks.EndpointRecoverView.as_view(),
-        name="webhook-endpoint-recover",
-    ),
-    path(
-        "webhooks/endpoints/<str:endpoint_id>/replay",
-        webhooks.EndpointReplayView.as_view(),
-        name="webhook-endpoint-replay",
-    ),
-    path("webhooks/messages", webhooks.MessageListView.as_view(), name="webhook-messages"),
-    path(
-        "webhooks/messages/<str:message_id>",
-        webhooks.MessageDetailView.as_view(),
-        name="webhook-message",
-    ),
-    path(
-        "webhooks/messages/<str:message_id>/attempts",
-        webhooks.MessageAttemptListView.as_view(),
-        name="webhook-message-attempts",
-    ),
-    path(
-        "webhooks/messages/<str:message_id>/retry",
-        webhooks.MessageRetryView.as_view(),
-        name="webhook-message-retry",
-    ),
-    path("webhooks/events", webhooks.EventListView.as_view(), name="webhook-events"),
-    path(
-        "webhooks/events/<str:event_id>", webhooks.EventDetailView.as_view(), name="webhook-event"
-    ),
     path("partners/me/contacts", profile.ContactListView.as_view(), name="contacts"),
     path(
         "partners/me/contacts/<str:contact_id>",
@@ -131,5 +84,52 @@ urlpatterns = [
         "partners/admin/applications/<str:application_id>/<str:action>",
         platform_admin.AdminApplicationActionView.as_view(),
         name="admin-application-action",
+    ),
+    path("event-types", webhooks.EventTypeListView.as_view(), name="event-types"),
+    path("webhooks/endpoints", webhooks.EndpointListView.as_view(), name="webhook-endpoints"),
+    path(
+        "webhooks/endpoints/<str:endpoint_id>",
+        webhooks.EndpointDetailView.as_view(),
+        name="webhook-endpoint",
+    ),
+    path(
+        "webhooks/endpoints/<str:endpoint_id>/test",
+        webhooks.EndpointTestView.as_view(),
+        name="webhook-endpoint-test",
+    ),
+    path(
+        "webhooks/endpoints/<str:endpoint_id>/rotate-secret",
+        webhooks.EndpointRotateSecretView.as_view(),
+        name="webhook-endpoint-rotate-secret",
+    ),
+    path(
+        "webhooks/endpoints/<str:endpoint_id>/recover",
+        webhooks.EndpointRecoverView.as_view(),
+        name="webhook-endpoint-recover",
+    ),
+    path(
+        "webhooks/endpoints/<str:endpoint_id>/replay",
+        webhooks.EndpointReplayView.as_view(),
+        name="webhook-endpoint-replay",
+    ),
+    path("webhooks/messages", webhooks.MessageListView.as_view(), name="webhook-messages"),
+    path(
+        "webhooks/messages/<str:message_id>",
+        webhooks.MessageDetailView.as_view(),
+        name="webhook-message",
+    ),
+    path(
+        "webhooks/messages/<str:message_id>/attempts",
+        webhooks.MessageAttemptListView.as_view(),
+        name="webhook-message-attempts",
+    ),
+    path(
+        "webhooks/messages/<str:message_id>/retry",
+        webhooks.MessageRetryView.as_view(),
+        name="webhook-message-retry",
+    ),
+    path("webhooks/events", webhooks.EventListView.as_view(), name="webhook-events"),
+    path(
+        "webhooks/events/<str:event_id>", webhooks.EventDetailView.as_view(), name="webhook-event"
     ),
 ]

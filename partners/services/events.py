@@ -5,6 +5,7 @@ Other apps call ``publish_event``; nothing else here is part of the public surfa
 """
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,7 +38,20 @@ def event_type_get(*, name: str) -> EventType:
         raise UnknownEventTypeError(f"{name!r} is not in the event catalog.") from None
 
 
-@transaction.atomic
+# The catalog only grows (types are deprecated, never deleted), so a name's row id can be
+# remembered for the life of the process: publishing is then a single INSERT.
+_event_type_ids: dict[str, int] = {}
+
+
+def _event_type_id(name: str) -> int:
+    pk = _event_type_ids.get(name)
+    if pk is None:
+        pk = _event_type_ids[name] = event_type_get(name=name).pk
+    return pk
+
+
+# Not wrapped in atomic on purpose: the only write is one INSERT, which joins the caller's
+# transaction (or commits alone in autocommit), and a savepoint would double its cost.
 def publish_event(
     *,
     event_type: str,
@@ -51,7 +65,7 @@ def publish_event(
     (kept for audit and replay, sent nowhere). With ``idempotency_key``, publishing the same key
     for the same owner again returns the first event. Raises ``UnknownEventTypeError``.
     """
-    kind = event_type_get(name=event_type)
+    event_type_id = _event_type_id(event_type)
     if idempotency_key:
         existing = PlatformEvent.objects.filter(
             owner=owner, idempotency_key=idempotency_key
@@ -60,7 +74,7 @@ def publish_event(
             return existing
     now = timezone.now()
     event = PlatformEvent.objects.create(
-        event_type=kind,
+        event_type_id=event_type_id,
         owner=owner,
         payload=payload,
         occurred_at=occurred_at or now,
@@ -68,8 +82,41 @@ def publish_event(
         fanned_out_at=now if owner is None else None,
     )
     if owner is not None:
-        transaction.on_commit(request_fan_out)
+        on_commit_once(request_fan_out)
     return event
+
+
+class _OnceCallback:
+    def __init__(self, func: Callable[[], None]) -> None:
+        self.func = func
+        self.done = False
+
+    def __call__(self) -> None:
+        self.done = True
+        self.func()
+
+
+def on_commit_once(func: Callable[[], None]) -> None:
+    """``transaction.on_commit(func)`` unless ``func`` is already due to run when this
+    transaction commits: a transaction publishing many events queues one fan-out, not one per
+    event.
+
+    A callback registered under savepoints that are all still open survives exactly as long
+    as anything written now does (Django drops it only with a savepoint rolled back around
+    both), so skipping the duplicate loses nothing.
+    """
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        open_savepoints = set(connection.savepoint_ids)
+        for savepoint_ids, registered, _robust in connection.run_on_commit:
+            if (
+                isinstance(registered, _OnceCallback)
+                and registered.func is func
+                and not registered.done
+                and set(savepoint_ids) <= open_savepoints
+            ):
+                return
+    transaction.on_commit(_OnceCallback(func))
 
 
 def request_fan_out() -> None:
@@ -112,6 +159,10 @@ def events_fan_out_pending() -> int:
 
 @transaction.atomic
 def _fan_out_batch(*, limit: int) -> tuple[int, set[int]]:
+    from partners.services.webhook_delivery import relaxed_durability
+
+    # Losing this commit in a crash only means the sweep fans the events out again.
+    relaxed_durability()
     events = list(
         PlatformEvent.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(fanned_out_at__isnull=True)

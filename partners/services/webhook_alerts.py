@@ -8,12 +8,24 @@ import logging
 from django.conf import settings
 from django.core.mail import send_mail
 
-from partners.models import Partner
+from partners.models import Partner, PartnerContact
 
 logger = logging.getLogger(__name__)
 
 
+# Who hears about webhook trouble: the technical contacts, else the primary ones.
+_ALERT_ROLES = (PartnerContact.Role.TECHNICAL, PartnerContact.Role.PRIMARY)
+
+
 def partner_alert_recipients(partner: Partner) -> list[str]:
+    by_role: dict[str, list[str]] = {}
+    for role, email in PartnerContact.objects.filter(
+        partner=partner, role__in=_ALERT_ROLES
+    ).values_list("role", "email"):
+        by_role.setdefault(role, []).append(email)
+    for role in _ALERT_ROLES:
+        if by_role.get(role):
+            return sorted(set(by_role[role]))
     return []
 
 

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('partners', '0006_merge_20261122_0047'),
+        ('partners', '0007_webhook_beat_schedules'),
         ('rbac', '0003_auditevent_append_only_triggers'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

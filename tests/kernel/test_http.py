@@ -43,6 +43,9 @@ def guarded(settings):
         ("http://224.0.0.1/hook", "multicast"),
         ("http://[::ffff:127.0.0.1]/hook", "loopback (embedded in IPv6)"),
         ("http://[::ffff:a9fe:a9fe]/hook", "cloud metadata (embedded in IPv6)"),
+        # Odd spellings of loopback are caught because the *resolved* address is checked.
+        ("http://2130706433/hook", "loopback"),
+        ("http://0x7f.1/hook", "loopback"),
     ],
 )
 def test_non_public_literal_addresses_are_refused(guarded, url, reason):

@@ -21,6 +21,11 @@ def real_redis(partner_rate_limit_isolation: str) -> redis.Redis:
     return redis.Redis.from_url(url, decode_responses=True)
 
 
+@pytest.fixture(autouse=True)
+def _isolated_rate_limits(partner_rate_limit_isolation: str) -> str:
+    return partner_rate_limit_isolation
+
+
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     """A real HTTP receiver on loopback (tests/partners/webhook_receiver.py)."""
@@ -43,8 +48,3 @@ def webhook_settings(settings):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def other_partner(db) -> Partner:  # type: ignore[no-untyped-def]
     return PartnerFactory()
-
-
-@pytest.fixture(autouse=True)
-def _isolated_rate_limits(partner_rate_limit_isolation: str) -> str:
-    return partner_rate_limit_isolation

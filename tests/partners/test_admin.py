@@ -11,9 +11,11 @@ from tests.partners.factories import PartnerFactory, make_api_key
 pytestmark = pytest.mark.django_db
 
 
-def _action(admin_client, url: str, action: str, objects) -> list[str]:
+def _action(admin_client, url: str, action: str, objects, reason: str = "") -> list[str]:
     response = admin_client.post(
-        url, {"action": action, "_selected_action": [o.pk for o in objects]}, follow=True
+        url,
+        {"action": action, "_selected_action": [o.pk for o in objects], "reason": reason},
+        follow=True,
     )
     assert response.status_code == 200
     return [str(m) for m in get_messages(response.wsgi_request)] or [
@@ -54,10 +56,14 @@ def test_generate_key_action_shows_the_secret_once(admin_client):
 
 def test_suspend_and_activate_actions(admin_client):
     active, pending = PartnerFactory(), PartnerFactory(status="pending")
-    _action(admin_client, "/admin/partners/partner/", "suspend", [active])
+    shown = _action(admin_client, "/admin/partners/partner/", "suspend", [active])
+    assert any("Type a reason" in m for m in shown)
+    active.refresh_from_db()
+    assert active.status == Partner.Status.ACTIVE
+    _action(admin_client, "/admin/partners/partner/", "suspend", [active], reason="chargebacks")
     active.refresh_from_db()
     assert active.status == Partner.Status.SUSPENDED
-    assert "admin console" in active.status_reason
+    assert active.status_reason.startswith("chargebacks (admin console")
     shown = _action(admin_client, "/admin/partners/partner/", "activate", [pending, active])
     pending.refresh_from_db()
     assert pending.status == Partner.Status.ACTIVE
@@ -90,6 +96,6 @@ def test_approve_and_reject_application_actions(admin_client):
     assert any("client secret shown only now" in m for m in shown)
     first.refresh_from_db()
     assert first.status == "approved" and first.oauth_client is not None
-    _action(admin_client, "/admin/partners/partnerapplication/", "reject", [second])
+    _action(admin_client, "/admin/partners/partnerapplication/", "reject", [second], reason="no")
     second.refresh_from_db()
     assert second.status == "rejected"

@@ -177,13 +177,12 @@ def staff_client(django_user_model) -> APIClient:
 
 def test_platform_admin_needs_staff_permission(api_client, django_user_model, partner_api_client):
     anonymous = api_client.get(f"{BASE}/admin/partners")
-    # Session auth has no WWW-Authenticate challenge, so DRF answers 403 (code still says why).
-    assert (anonymous.status_code, anonymous.json()["code"]) == (403, "credentials_missing")
+    assert (anonymous.status_code, anonymous.json()["code"]) == (401, "credentials_missing")
     plain = django_user_model.objects.create_user(username="u", password="pw", is_staff=True)
     api_client.force_authenticate(plain)
     assert api_client.get(f"{BASE}/admin/partners").status_code == 403
     refused = partner_api_client().get(f"{BASE}/admin/partners")
-    assert (refused.status_code, refused.json()["code"]) == (403, "credentials_missing")
+    assert (refused.status_code, refused.json()["code"]) == (401, "credentials_missing")
 
 
 def test_platform_admin_partner_lifecycle(staff_client):

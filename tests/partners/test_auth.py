@@ -9,6 +9,7 @@ from django.utils import timezone
 from careos.actors import system_actor
 from partners.models import ApiKey, Partner
 from partners.services.credentials import api_key_revoke, api_key_rotate
+from partners.services.lifecycle import partner_reactivate, partner_suspend
 from rbac.models import AuditEvent
 from tests.partners.factories import PartnerFactory, make_api_key
 
@@ -103,8 +104,10 @@ def test_rotation_grace_then_expiry(partner_api_client, api_client, settings):
 def test_suspension_takes_effect_on_next_call(partner_api_client):
     client = partner_api_client()
     assert client.get(ME).status_code == 200
-    Partner.objects.filter(pk=client.partner.pk).update(status=Partner.Status.SUSPENDED)
+    partner_suspend(partner=client.partner, reason="unpaid", actor=system_actor("tests"))
     _problem(client.get(ME), 403, "partner_suspended")
+    partner_reactivate(partner=client.partner, actor=system_actor("tests"))
+    assert client.get(ME).status_code == 200
 
 
 @pytest.mark.parametrize("status", [Partner.Status.PENDING, Partner.Status.TERMINATED])
@@ -142,3 +145,16 @@ def test_ping_answers_with_and_without_credential(api_client, partner_api_client
         "pong": True,
         "partner": client.partner.public_id,
     }
+
+
+def test_a_known_key_costs_no_query_and_changes_are_seen_at_once(
+    partner_api_client, django_assert_num_queries
+):
+    client = partner_api_client()
+    assert client.get("/api/v1/partners/ping").status_code == 200
+    with django_assert_num_queries(0):
+        assert client.get("/api/v1/partners/ping").json()["partner"] == client.partner.public_id
+    # A change made elsewhere (here: a direct save, as another process would) is seen next call.
+    client.partner.status = Partner.Status.SUSPENDED
+    client.partner.save(update_fields=["status"])
+    _problem(client.get("/api/v1/partners/ping"), 403, "partner_suspended")

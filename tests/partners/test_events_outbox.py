@@ -251,3 +251,19 @@ def test_prune_deletes_events_past_retention(partner, webhook_settings):
     assert events_prune_task.delay().get() == 1
     assert list(PlatformEvent.objects.values_list("pk", flat=True)) == [recent.pk]
     assert not PlatformEvent.objects.filter(pk=old.pk).exists()
+
+
+def test_one_fan_out_is_queued_per_transaction(partner, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        for n in range(3):
+            publish_event(event_type="lead.created", owner=partner, payload={"n": n})
+    assert len(callbacks) == 1
+
+    # A savepoint rolled back takes its callback along; the next publish queues one again.
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            publish_event(event_type="lead.created", owner=partner, payload={"n": 3})
+            raise RuntimeError("inner change failed")
+        publish_event(event_type="lead.created", owner=partner, payload={"n": 4})
+    assert len(callbacks) == 1
+    assert PlatformEvent.objects.count() == 4

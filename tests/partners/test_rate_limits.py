@@ -36,13 +36,20 @@ def test_tier_and_partner_override_set_the_limit(partner_api_client):
     assert custom.get(ME)["RateLimit-Limit"] == "7"
 
 
-def test_a_view_can_have_its_own_bucket_and_limit():
+def test_a_view_can_have_its_own_bucket_and_limit(settings):
+    settings.PARTNER_LEAD_INGEST_RATE_LIMIT = 100
+
     class LeadIngest:
         rate_limit_per_minute = 100
         rate_limit_bucket = "lead_ingest"
 
+    class BySetting:
+        rate_limit_per_minute = "PARTNER_LEAD_INGEST_RATE_LIMIT"
+        rate_limit_bucket = "lead_ingest"
+
     partner = Partner(tier=Partner.Tier.ENTERPRISE, rate_limit_per_minute=50_000)
     assert rate_limit_for(partner=partner, view=LeadIngest()) == ("lead_ingest", 100)
+    assert rate_limit_for(partner=partner, view=BySetting()) == ("lead_ingest", 100)
     assert rate_limit_for(partner=partner, view=object()) == ("default", 50_000)
 
 

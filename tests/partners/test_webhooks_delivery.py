@@ -13,7 +13,13 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from careos.actors import system_actor
-from partners.models import PlatformEvent, WebhookAttempt, WebhookEndpoint, WebhookMessage
+from partners.models import (
+    PartnerContact,
+    PlatformEvent,
+    WebhookAttempt,
+    WebhookEndpoint,
+    WebhookMessage,
+)
 from partners.services.events import publish_event
 from partners.services.webhooks import webhook_endpoint_create, webhook_endpoint_rotate_secret
 from partners.tasks import webhooks_deliver, webhooks_sweep_task
@@ -110,6 +116,10 @@ def test_dead_letter_after_last_attempt_notifies_other_endpoints(
     endpoint, partner, receiver, webhook_settings, django_capture_on_commit_callbacks
 ):
     webhook_settings.WEBHOOK_RETRY_SCHEDULE = [0, 0, 0]
+    PartnerContact.objects.create(
+        partner=partner, role="technical", name="Dev", email="dev@acme.test"
+    )
+    PartnerContact.objects.create(partner=partner, role="billing", name="AP", email="ap@acme.test")
     other = webhook_endpoint_create(
         partner=partner,
         url=receiver.url("/ops"),
@@ -139,6 +149,10 @@ def test_dead_letter_after_last_attempt_notifies_other_endpoints(
     endpoint.refresh_from_db()
     assert endpoint.enabled  # failing, but not for 5 days yet
     assert endpoint.failing_since is not None
+    # ...and the partner's technical contact is emailed (primary contacts only as a fallback).
+    [email] = mail.outbox
+    assert email.to == ["dev@acme.test"]
+    assert message.public_id in email.body
 
 
 def test_gone_disables_endpoint_and_dead_letters_its_queue(
@@ -245,6 +259,9 @@ def test_endpoint_failing_for_five_days_is_disabled_and_partner_alerted(
     endpoint, partner, receiver, webhook_settings, django_capture_on_commit_callbacks
 ):
     webhook_settings.WEBHOOK_RETRY_SCHEDULE = [0, 86400, 86400, 86400, 86400, 86400, 86400]
+    PartnerContact.objects.create(
+        partner=partner, role="primary", name="Ops", email="ops@acme.test"
+    )
     receiver.fail("/hook", times=100)
     start = timezone.now()
     with time_machine.travel(start, tick=False) as clock:
@@ -255,6 +272,7 @@ def test_endpoint_failing_for_five_days_is_disabled_and_partner_alerted(
     endpoint.refresh_from_db()
     assert endpoint.enabled is False
     assert "5 days" in endpoint.disabled_reason
+    assert [m.to for m in mail.outbox if "disabled" in m.subject] == [["ops@acme.test"]]
     message = WebhookMessage.objects.get(event=event)
     assert message.attempt_count == 6
     assert WebhookAttempt.objects.filter(message=message, success=False).count() == 6

@@ -47,6 +47,6 @@ def unseed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("partners", "0003_events_webhooks")]
+    dependencies = [("partners", "0005_events_webhooks")]
 
     operations = [migrations.RunPython(seed, unseed)]

@@ -27,7 +27,7 @@ def unseed(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("partners", "0004_seed_event_types"),
+        ("partners", "0006_seed_event_types"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 

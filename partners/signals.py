@@ -1,0 +1,27 @@
+"""Credential changes invalidate every process's cached credentials (see principal_cache)."""
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from oauth2_provider.models import AccessToken
+
+from partners import ratelimit
+from partners.models import ApiKey, Partner, PartnerOAuthClient
+
+
+def _bump_after_commit(**kwargs: Any) -> None:
+    # Now (so this process and tests see it at once) and again after commit: a process that
+    # reloaded between the two could have read the old rows under the new generation.
+    ratelimit.bump_credentials_generation()
+    transaction.on_commit(ratelimit.bump_credentials_generation)
+
+
+def connect() -> None:
+    for model in (ApiKey, Partner, PartnerOAuthClient):
+        post_save.connect(_bump_after_commit, sender=model, dispatch_uid=f"bump-{model.__name__}")
+        post_delete.connect(
+            _bump_after_commit, sender=model, dispatch_uid=f"bump-del-{model.__name__}"
+        )
+    # Revoking a token deletes it (and a revoked refresh token deletes its access token).
+    post_delete.connect(_bump_after_commit, sender=AccessToken, dispatch_uid="bump-del-token")
