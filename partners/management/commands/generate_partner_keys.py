@@ -62,7 +62,7 @@ class Command(BaseCommand):
             f"    X-Platform: {partner.slug}\n"
             "(or Authorization: Bearer <key>). Check it with:\n"
             f"    curl -H 'X-API-Key: <key>' -H 'X-Platform: {partner.slug}' "
-            "https://<host>/api/v1/partners/me\n"
+            "https://<host>/api/v1/partners/ping\n"
             "Rotate with POST /api/v1/partners/me/keys/<id>/rotate (the old key keeps working "
             "for the grace period) and revoke a leaked key at once with .../revoke.\n"
         )
