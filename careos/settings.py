@@ -312,14 +312,28 @@ RBAC_TRUSTED_PROXY_COUNT = env.int("RBAC_TRUSTED_PROXY_COUNT", default=0)
 RBAC_AUDIT_FLUSH_ALLOWED = env.bool("RBAC_AUDIT_FLUSH_ALLOWED", default=False)
 
 # --- engagement ---
-# Channel backends: console backends (record, never send) are the development default; the
-# ``engagement.W001`` check warns when one is configured with DEBUG off.
-SMS_BACKEND = env.str("SMS_BACKEND", default="engagement.channels.sms_console.ConsoleSMSTransport")
+# Channel backends: console backends (record, never send) are the development default, the real
+# providers the production default; ``engagement.W001`` warns when a console backend is
+# configured with DEBUG off. Tests set the console backends in pyproject's env.
+SMS_BACKEND = env.str(
+    "SMS_BACKEND",
+    default="engagement.channels.sms_console.ConsoleSMSTransport"
+    if DEBUG
+    else "engagement.channels.sms_twilio.TwilioSMSTransport",
+)
 PUSH_BACKEND = env.str(
-    "PUSH_BACKEND", default="engagement.channels.push_console.ConsolePushTransport"
+    "PUSH_BACKEND",
+    default="engagement.channels.push_console.ConsolePushTransport"
+    if DEBUG
+    else "engagement.channels.push_webpush.WebPushTransport",
 )
 EMAIL_TRANSPORT = "engagement.channels.email.DjangoEmailTransport"  # uses EMAIL_BACKEND
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
