@@ -34,7 +34,7 @@ from payments.models import (
     StripeEvent,
 )
 from payments.services import bookings, partner_billing, partner_payments, payouts, refunds
-from payments.services.bookings import format_money
+from payments.services.common import format_money
 from payments.services.stripe_webhooks import stripe_events_requeue_stale
 
 

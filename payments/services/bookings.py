@@ -14,7 +14,13 @@ from engagement.services.messages import NoAddressError, message_send
 from partners.models import Partner
 from payments.models import Booking, BookingLineItem, Payment
 from payments.providers.stripe_gateway import PaymentProviderError, stripe_gateway
-from payments.services.common import InvalidAmountError, as_actor, currency_clean, event_publish
+from payments.services.common import (
+    InvalidAmountError,
+    as_actor,
+    currency_clean,
+    event_publish,
+    format_money,
+)
 from rbac.models import Clinic, User
 from rbac.services import audit_record
 
@@ -306,13 +312,6 @@ def booking_cancel(*, booking: Booking, actor: Actor | User, reason: str = "") -
         reason=reason,
     )
     return booking
-
-
-def format_money(amount: int, currency: str) -> str:
-    """``12345, "USD"`` → ``"123.45 USD"`` (two decimals; enough for the currencies we bill)."""
-    sign = "-" if amount < 0 else ""
-    whole, cents = divmod(abs(amount), 100)
-    return f"{sign}{whole:,}.{cents:02d} {currency}"
 
 
 def receipt_html(*, booking: Booking, language: str | None = None) -> str:

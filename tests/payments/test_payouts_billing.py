@@ -204,3 +204,60 @@ def test_bad_tiers_are_refused(actor):
             partner_pricing_set(
                 partner=partner, model="usage_based", usage_tiers=tiers, actor=actor
             )
+
+
+def test_specialist_sees_balance_history_and_gets_notices(
+    api_client,
+    paid_booking,
+    specialist,
+    make_member,
+    actor,
+    fake_stripe,
+    django_capture_on_commit_callbacks,
+):
+    from django.core import mail
+
+    specialist.email = "doc@example.com"
+    specialist.save()
+    booking, _ = paid_booking()
+    booking_complete(booking=booking, actor=actor)
+    api_client.force_authenticate(specialist)
+    balance = api_client.get("/api/v1/payments/payouts/balance").json()
+    fee = (LINES_TOTAL * 1500 + 5000) // 10000
+    assert balance["balances"] == [
+        {"currency": "USD", "gross": LINES_TOTAL, "fee": fee, "net": LINES_TOTAL - fee}
+    ]
+
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        specialist_payouts_run()
+    history = api_client.get("/api/v1/payments/payouts").json()["results"]
+    assert [(p["amount"], p["status"]) for p in history] == [(LINES_TOTAL - fee, "paid")]
+    assert [m.to for m in mail.outbox] == [["doc@example.com"]]
+    assert "Payout sent" in mail.outbox[0].subject
+
+    other = make_member("specialist", "specialist")
+    api_client.force_authenticate(other)
+    assert api_client.get("/api/v1/payments/payouts").json()["results"] == []
+
+
+def test_balance_without_account_alerts_once_a_week(
+    paid_booking, specialist, actor, settings, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from payments.models import ConnectedAccount
+
+    settings.PAYMENTS_BALANCE_ALERT_MIN = 1000
+    ConnectedAccount.objects.filter(user=specialist).delete()
+    specialist.email = "doc@example.com"
+    specialist.save()
+    booking, _ = paid_booking()
+    booking_complete(booking=booking, actor=actor)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        first = specialist_payouts_run()
+        second = specialist_payouts_run()
+    assert first.no_account == second.no_account == 1
+    assert len(mail.outbox) == 1 and "balance" in mail.outbox[0].subject.lower()
+    assert not SpecialistPayout.objects.exists()
