@@ -149,8 +149,11 @@ def test_invoice_per_pricing_model(model, fee, expected_lines, total, actor):
     assert event.owner == partner and event.payload["total"] == total
 
 
-def test_revenue_share_payout_and_monthly_run(paid_booking, actor):
+def test_revenue_share_payout_and_monthly_run(paid_booking, actor, fake_stripe):
+    from payments.models import ConnectedAccount
+
     partner = PartnerFactory()
+    ConnectedAccount.objects.create(partner=partner, stripe_account_id="acct_rev")
     partner_pricing_set(partner=partner, model="revenue_share", revenue_share_bps=1000, actor=actor)
     flat = PartnerFactory()
     partner_pricing_set(partner=flat, model="flat_fee", flat_fee=5000, actor=actor)
@@ -169,6 +172,9 @@ def test_revenue_share_payout_and_monthly_run(paid_booking, actor):
     payout = PartnerPayout.objects.get()
     assert payout.volume == LINES_TOTAL - 700
     assert payout.amount == (LINES_TOTAL - 700) * 1000 // 10000
+    assert payout.status == PartnerPayout.Status.PAID
+    [transfer] = fake_stripe.posts("/v1/transfers")
+    assert transfer["amount"] == [str(payout.amount)] and transfer["destination"] == ["acct_rev"]
     assert PartnerInvoice.objects.get().partner == flat
     assert PartnerInvoice.objects.count() == 1
 
