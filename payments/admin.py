@@ -252,6 +252,7 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
+    actions = ["resubmit"]
     list_display = [
         "public_id",
         "payment",
@@ -265,6 +266,10 @@ class RefundAdmin(ReadOnlyAdmin):
     list_filter = ["status", "reason"]
     search_fields = ["public_id", "stripe_refund_id", "payment__public_id"]
     list_select_related = ["payment"]
+
+    @admin.action(description=_("Send unsent pending refunds to Stripe again (same key)"))
+    def resubmit(self, request: HttpRequest, queryset: QuerySet[Refund]) -> None:
+        _each(request, queryset, lambda r: refunds.refund_submit(refund=r), "Submitted")
 
 
 @admin.register(StripeEvent)

@@ -1,9 +1,11 @@
 """Refunds: full or partial, never more than what remains refundable."""
 
 import logging
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import F, Sum
+from django.utils import timezone
 
 from careos.actors import Actor, system_actor
 from careos.errors import ConflictError, DomainError, PermissionDeniedError
@@ -92,18 +94,29 @@ def refund_create(
             reason=reason,
             metadata={"payment": locked.public_id, "amount": amount},
         )
+    return refund_submit(refund=refund)
+
+
+def refund_submit(*, refund: Refund) -> Refund:
+    """Send a pending refund to Stripe (again, after a network error: same idempotency key,
+    so Stripe refunds at most once). Raises ``PaymentProviderUnavailable`` (still pending) or
+    ``ConflictError`` (refused; the reservation is released)."""
+    refund = Refund.objects.select_related("payment").get(pk=refund.pk)
+    if refund.status != Refund.Status.PENDING or refund.stripe_refund_id:
+        return refund
+    payment = refund.payment
     try:
         result = stripe_gateway().create_refund(
-            payment_intent=locked.stripe_payment_intent_id or "",
-            amount=amount,
-            reason=reason,
-            metadata={"refund_id": refund.public_id, "payment_id": locked.public_id},
+            payment_intent=payment.stripe_payment_intent_id or "",
+            amount=refund.amount,
+            reason=refund.reason,
+            metadata={"refund_id": refund.public_id, "payment_id": payment.public_id},
             idempotency_key=refund_idempotency_key(refund),
         )
     except PaymentProviderError as exc:
         if exc.transient:
-            # Stripe may or may not have the refund: keep it pending; the same idempotency key
-            # retried (admin "retry") or charge.refunded settles it.
+            # Stripe may or may not have it: it stays pending for refunds_retry_pending (or
+            # charge.refunded settles it).
             raise PaymentProviderUnavailable() from exc
         refund_mark_failed(refund=refund, error=exc.code)
         raise ConflictError("Stripe refused the refund.", code="refund_refused") from exc
@@ -116,6 +129,21 @@ def refund_create(
             refund_mark_failed(refund=refund, error=result.status)
     refund.refresh_from_db()
     return refund
+
+
+def refunds_retry_pending(*, older_than_seconds: int = 300) -> int:
+    """Resubmit refunds a network error left unsent (beat); returns how many were sent."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    sent = 0
+    for refund in Refund.objects.filter(
+        status=Refund.Status.PENDING, stripe_refund_id__isnull=True, created_at__lt=cutoff
+    ):
+        try:
+            refund_submit(refund=refund)
+        except DomainError:
+            continue
+        sent += 1
+    return sent
 
 
 @transaction.atomic

@@ -278,3 +278,24 @@ def test_charge_refunded_before_succeeded_is_harmless(make_booking, fake_stripe,
     assert payment.amount_refunded == 1000
     assert payment.refundable_amount == payment.amount - 1000
     assert payment.refunds.count() == 1
+
+
+def test_staff_books_for_a_patient_with_permission_only(
+    api_client, make_member, patient, clinic, fake_stripe
+):
+    body = {**BOOKING_BODY, "clinicId": clinic.public_id, "patientId": patient.public_id}
+    agent = make_member("staff", "support_agent")
+    api_client.force_authenticate(agent)
+    assert api_client.post("/api/v1/payments/bookings", body, format="json").status_code == 403
+
+    admin = make_member("staff", "clinic_admin")
+    api_client.force_authenticate(admin)
+    response = api_client.post("/api/v1/payments/bookings", body, format="json")
+    assert response.status_code == 201
+    assert response.json()["booking"]["patientId"] == patient.public_id
+    listed = api_client.get("/api/v1/payments/bookings")
+    assert [b["id"] for b in listed.json()["results"]] == [response.json()["booking"]["id"]]
+
+
+def test_anonymous_gets_401(api_client):
+    assert api_client.get("/api/v1/payments/bookings").status_code == 401

@@ -126,3 +126,28 @@ def test_charge_refunded_webhook_is_idempotent_and_records_outside_refunds(
     assert (refund.amount, refund.status) == (3000, Refund.Status.SUCCEEDED)
     assert PlatformEvent.objects.filter(event_type__name="payment.refunded").count() == 1
     assert Payment.objects.get().refundable_amount == payment.amount - 3000
+
+
+def test_refund_after_a_network_error_is_retried_once(
+    api_client, billing_user, paid_booking, fake_stripe
+):
+    import requests
+
+    from payments.services.refunds import refunds_retry_pending
+
+    _, payment = paid_booking()
+    fake_stripe.fail_next["/v1/refunds"] = requests.ConnectionError("reset")
+    api_client.force_authenticate(billing_user)
+    response = _refund(api_client, payment, amount=800, reason="duplicate")
+    assert response.status_code == 503
+    refund = Refund.objects.get()
+    assert refund.status == Refund.Status.PENDING
+    payment.refresh_from_db()
+    assert payment.amount_refunded == 800  # still reserved: nothing can over-refund meanwhile
+
+    assert refunds_retry_pending(older_than_seconds=0) == 1
+    assert refunds_retry_pending(older_than_seconds=0) == 0
+    refund.refresh_from_db()
+    assert refund.status == Refund.Status.SUCCEEDED
+    keys = fake_stripe.keys("/v1/refunds")
+    assert keys == [f"careos:refund:{refund.public_id}:refund.create"] * 2
