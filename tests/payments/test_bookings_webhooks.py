@@ -299,3 +299,12 @@ def test_staff_books_for_a_patient_with_permission_only(
 
 def test_anonymous_gets_401(api_client):
     assert api_client.get("/api/v1/payments/bookings").status_code == 401
+
+
+def test_receipt_page_in_the_patients_language(api_client, patient, paid_booking):
+    patient.preferred_language = "es"
+    patient.save()
+    booking, _ = paid_booking()
+    api_client.force_authenticate(patient)
+    page = api_client.get(f"/api/v1/payments/bookings/{booking.public_id}/receipt").content.decode()
+    assert "Número de recibo" in page and "Descuento" in page
