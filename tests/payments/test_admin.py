@@ -1,4 +1,6 @@
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from payments.models import (
@@ -94,3 +96,39 @@ def test_booking_complete_action(admin_client_, paid_booking):
         {"action": "complete", "_selected_action": [booking.pk]},
     )
     assert Booking.objects.get(pk=booking.pk).status == Booking.Status.COMPLETED
+
+
+def test_changelists_do_not_query_per_row(
+    admin_client_, paid_booking, django_assert_max_num_queries
+):
+    for _ in range(3):
+        paid_booking()
+    # Warm up (session, content types), then the same pages with more rows cost the same.
+    counts = {}
+    for model in ("booking", "payment", "refund", "stripeevent"):
+        url = reverse(f"admin:payments_{model}_changelist")
+        admin_client_.get(url)
+        with CaptureQueriesContext(connection) as ctx:
+            assert admin_client_.get(url).status_code == 200
+        counts[model] = len(ctx)
+    for _ in range(3):
+        paid_booking()
+    for model, before in counts.items():
+        with django_assert_max_num_queries(before):
+            admin_client_.get(reverse(f"admin:payments_{model}_changelist"))
+
+
+def test_beat_schedules_are_seeded():
+    from django_celery_beat.models import PeriodicTask
+
+    tasks = set(
+        PeriodicTask.objects.filter(task__startswith="payments.").values_list("task", flat=True)
+    )
+    assert tasks == {
+        "payments.tasks.requeue_stale_stripe_events",
+        "payments.tasks.retry_pending_refunds",
+        "payments.tasks.run_specialist_payouts",
+        "payments.tasks.process_partner_payments",
+        "payments.tasks.run_partner_billing",
+        "payments.tasks.run_subscription_billing",
+    }

@@ -308,3 +308,23 @@ def test_receipt_page_in_the_patients_language(api_client, patient, paid_booking
     api_client.force_authenticate(patient)
     page = api_client.get(f"/api/v1/payments/bookings/{booking.public_id}/receipt").content.decode()
     assert "Número de recibo" in page and "Descuento" in page
+
+
+def test_event_stored_while_the_broker_was_down_is_processed_by_the_sweep(
+    make_booking, fake_stripe, django_capture_on_commit_callbacks
+):
+    from careos.actors import system_actor
+    from payments.services.bookings import booking_pay
+    from payments.services.stripe_webhooks import stripe_event_record, stripe_events_requeue_stale
+
+    start = booking_pay(booking=make_booking(), actor=system_actor("tests"))
+    # Recorded without running its on-commit enqueue, as when the broker is unreachable.
+    row, created = stripe_event_record(event=intent_succeeded(start.payment))
+    assert created and row.status == StripeEvent.Status.RECEIVED
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert stripe_events_requeue_stale(older_than_seconds=0) == 1
+    row.refresh_from_db()
+    assert row.status == StripeEvent.Status.PROCESSED
+    assert Payment.objects.get(pk=start.payment.pk).status == Payment.Status.SUCCEEDED
+    assert stripe_events_requeue_stale(older_than_seconds=0) == 0
