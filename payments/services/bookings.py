@@ -372,3 +372,6 @@ def receipt_send(*, payment: Payment, actor: Actor | User | None = None) -> None
         )
     except NoAddressError:
         logger.info("no email address for the receipt of %s", payment.public_id)
+    except DomainError as exc:
+        # A broken receipt template must not undo the payment's confirmation.
+        logger.error("receipt of %s not sent: %s", payment.public_id, exc.code)
