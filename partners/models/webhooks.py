@@ -113,7 +113,6 @@ class WebhookAttempt(models.Model):
 
     class Meta:
         ordering = ["message_id", "number"]
-        indexes = [models.Index(fields=["message", "number"])]
 
     def __str__(self) -> str:
         return f"{self.message_id}#{self.number}"

@@ -34,7 +34,8 @@ def partner_alert(*, partner: Partner, subject: str, lines: list[str]) -> int:
     cannot be sent must not undo the delivery bookkeeping that triggered it."""
     recipients = partner_alert_recipients(partner)
     if not recipients:
-        logger.warning("no contact to alert for partner %s: %s", partner.public_id, subject)
+        # The subject names the endpoint URL, which may carry a token: not logged.
+        logger.warning("no technical or primary contact to alert for partner %s", partner.public_id)
         return 0
     try:
         return send_mail(

@@ -24,6 +24,7 @@ from partners.services.webhooks import (
     webhook_endpoint_disable,
     webhook_endpoint_enable,
     webhook_endpoint_recover,
+    webhook_endpoint_replay,
     webhook_endpoint_send_test,
     webhook_endpoint_update,
     webhook_message_retry,
@@ -94,7 +95,13 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         f for f in fields if f not in ("description", "event_types", "rate_limit_per_second")
     )
     action_form = RecoverActionForm
-    actions = ("enable_endpoints", "disable_endpoints", "recover_failed", "send_test_event")
+    actions = (
+        "enable_endpoints",
+        "disable_endpoints",
+        "recover_failed",
+        "replay_events",
+        "send_test_event",
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # partners register endpoints through the API (the secret is shown once)
@@ -183,6 +190,20 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
         self._each(request, queryset, recover, "{count} endpoint(s) recovered.")
         self.message_user(request, f"{total} message(s) queued again.", messages.INFO)
+
+    @admin.action(description=_("Replay all events (since the hours given)"))
+    def replay_events(self, request: HttpRequest, queryset: QuerySet) -> None:
+        since = timezone.now() - timedelta(hours=int(request.POST.get("since_hours") or 24))
+        total = 0
+
+        def replay(endpoint: WebhookEndpoint) -> None:
+            nonlocal total
+            total += webhook_endpoint_replay(
+                endpoint=endpoint, since=since, actor=request.user, request=request
+            )
+
+        self._each(request, queryset, replay, "{count} endpoint(s) replayed.")
+        self.message_user(request, f"{total} message(s) queued.", messages.INFO)
 
     @admin.action(description=_("Send a test event"))
     def send_test_event(self, request: HttpRequest, queryset: QuerySet) -> None:

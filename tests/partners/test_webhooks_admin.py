@@ -124,3 +124,19 @@ def test_disable_enable_and_recover_actions(
             {"action": "recover_failed", "_selected_action": [endpoint.pk], "since_hours": 1},
         )
     assert endpoint.messages.filter(status=WebhookMessage.Status.DELIVERED).count() == 2
+
+
+def test_replay_action_sends_past_events_to_the_endpoint(
+    admin_client, partner, receiver, webhook_settings, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        event = publish_event(event_type="lead.created", owner=partner, payload={})
+    [endpoint] = _endpoints(partner, receiver, 1)  # registered after the event
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:partners_webhookendpoint_changelist"),
+            {"action": "replay_events", "_selected_action": [endpoint.pk], "since_hours": 2},
+        )
+    assert response.status_code == 302
+    [request] = receiver.on("/e0")
+    assert request.headers["webhook-id"] == endpoint.messages.get(event=event).public_id
