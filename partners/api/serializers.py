@@ -14,6 +14,7 @@ from partners.scopes import SCOPE_CHOICES
 
 class PartnerSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
+    website = serializers.URLField(allow_blank=True, required=False)
 
     class Meta:
         model = Partner

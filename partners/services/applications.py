@@ -37,7 +37,7 @@ class InvalidApplicationTransition(ConflictError):
 
 class ApplicationValidationError(DomainError):
     code = "application_invalid"
-    status = 422
+    status = 400  # documented on every operation (careos.api.schema); 422 is not
     title = "The application does not pass the security checks"
 
 

@@ -99,7 +99,7 @@ def test_application_draft_edit_submit(partner_api_client):
     edited = client.patch(f"{BASE}/me/applications/{app_id}", {"requestedScopes": ["admin"]})
     assert edited.status_code == 200
     refused = client.post(f"{BASE}/me/applications/{app_id}/submit")
-    assert refused.status_code == 422
+    assert refused.status_code == 400
     assert refused.json()["code"] == "application_invalid"
     assert refused.json()["errors"][0]["field"] == "requestedScopes"
     client.patch(f"{BASE}/me/applications/{app_id}", {"requestedScopes": ["read:leads"]})
