@@ -21,7 +21,13 @@ from payments.models import (
     Payment,
 )
 from payments.providers.stripe_gateway import PaymentProviderError, stripe_gateway
-from payments.services.common import as_actor, event_publish, next_month, previous_month
+from payments.services.common import (
+    as_actor,
+    currency_clean,
+    event_publish,
+    next_month,
+    previous_month,
+)
 from rbac.models import User
 from rbac.services import audit_record
 
@@ -130,7 +136,7 @@ def partner_pricing_set(
         partner=partner,
         defaults={
             "model": model,
-            "currency": currency.upper(),
+            "currency": currency_clean(currency),
             "flat_fee": flat_fee,
             "revenue_share_bps": revenue_share_bps,
             "usage_tiers": tiers,
