@@ -11,7 +11,7 @@ from careos.actors import Actor, system_actor
 from careos.errors import ConflictError, DomainError, PermissionDeniedError
 from payments.models import Payment, Refund
 from payments.providers.stripe_gateway import PaymentProviderError, stripe_gateway
-from payments.services.bookings import PaymentProviderUnavailable, payment_event_payload
+from payments.services.bookings import payment_event_payload
 from payments.services.common import InvalidAmountError, actor_label, event_publish
 from rbac.models import User
 from rbac.selectors import user_can
@@ -99,8 +99,8 @@ def refund_create(
 
 def refund_submit(*, refund: Refund) -> Refund:
     """Send a pending refund to Stripe (again, after a network error: same idempotency key,
-    so Stripe refunds at most once). Raises ``PaymentProviderUnavailable`` (still pending) or
-    ``ConflictError`` (refused; the reservation is released)."""
+    so Stripe refunds at most once). A network error leaves it pending for the retry job;
+    a refusal raises ``ConflictError`` and releases the reservation."""
     refund = Refund.objects.select_related("payment").get(pk=refund.pk)
     if refund.status != Refund.Status.PENDING or refund.stripe_refund_id:
         return refund
@@ -115,9 +115,11 @@ def refund_submit(*, refund: Refund) -> Refund:
         )
     except PaymentProviderError as exc:
         if exc.transient:
-            # Stripe may or may not have it: it stays pending for refunds_retry_pending (or
-            # charge.refunded settles it).
-            raise PaymentProviderUnavailable() from exc
+            # Stripe may or may not have it: it stays pending (and reserved) and
+            # refunds_retry_pending sends it again with the same key (or charge.refunded
+            # settles it). Not an error for the caller: the refund is accepted.
+            logger.warning("refund %s not yet sent to Stripe: %s", refund.public_id, exc.code)
+            return refund
         refund_mark_failed(refund=refund, error=exc.code)
         raise ConflictError("Stripe refused the refund.", code="refund_refused") from exc
     with transaction.atomic():
@@ -139,10 +141,10 @@ def refunds_retry_pending(*, older_than_seconds: int = 300) -> int:
         status=Refund.Status.PENDING, stripe_refund_id__isnull=True, created_at__lt=cutoff
     ):
         try:
-            refund_submit(refund=refund)
+            submitted = refund_submit(refund=refund)
         except DomainError:
             continue
-        sent += 1
+        sent += bool(submitted.stripe_refund_id)
     return sent
 
 
