@@ -224,6 +224,8 @@ def main() -> None:
     clinic = reset()
     log(f"seeding {args.recipients:,} patients (reused when present)")
     seed_patients(clinic, args.recipients)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # fresh bulk-loaded tables: what autovacuum would do
     audience = Membership.objects.filter(clinic=clinic).count()
     log(f"audience: {audience:,} patients with marketing consent")
 

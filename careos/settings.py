@@ -314,14 +314,28 @@ RBAC_TRUSTED_PROXY_COUNT = env.int("RBAC_TRUSTED_PROXY_COUNT", default=0)
 RBAC_AUDIT_FLUSH_ALLOWED = env.bool("RBAC_AUDIT_FLUSH_ALLOWED", default=False)
 
 # --- engagement ---
-# Channel backends: console backends (record, never send) are the development default; the
-# ``engagement.W001`` check warns when one is configured with DEBUG off.
-SMS_BACKEND = env.str("SMS_BACKEND", default="engagement.channels.sms_console.ConsoleSMSTransport")
+# Channel backends: console backends (record, never send) are the development default, the real
+# providers the production default; ``engagement.W001`` warns when a console backend is
+# configured with DEBUG off. Tests set the console backends in pyproject's env.
+SMS_BACKEND = env.str(
+    "SMS_BACKEND",
+    default="engagement.channels.sms_console.ConsoleSMSTransport"
+    if DEBUG
+    else "engagement.channels.sms_twilio.TwilioSMSTransport",
+)
 PUSH_BACKEND = env.str(
-    "PUSH_BACKEND", default="engagement.channels.push_console.ConsolePushTransport"
+    "PUSH_BACKEND",
+    default="engagement.channels.push_console.ConsolePushTransport"
+    if DEBUG
+    else "engagement.channels.push_webpush.WebPushTransport",
 )
 EMAIL_TRANSPORT = "engagement.channels.email.DjangoEmailTransport"  # uses EMAIL_BACKEND
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
@@ -424,10 +438,14 @@ WEBHOOK_ALERT_FROM_EMAIL = env.str("WEBHOOK_ALERT_FROM_EMAIL", default="webhooks
 EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=30)
 
 # --- payments ---
-# Stripe: "console" (no network; local fake ids, the development default) or "stripe" (the SDK).
-PAYMENTS_STRIPE_BACKEND = env.str("PAYMENTS_STRIPE_BACKEND", default="console")
-STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
-STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Stripe: "stripe" (the SDK; the production default) or "console" (no network, local fake ids;
+# the DEBUG default). Tests set the console backends in pyproject's env and fake Stripe at the
+# HTTP boundary where they need it (``STRIPE_API_BASE``).
+PAYMENTS_STRIPE_BACKEND = env.str(
+    "PAYMENTS_STRIPE_BACKEND", default="console" if DEBUG else "stripe"
+)
+STRIPE_SECRET_KEY = production_secret("STRIPE_SECRET_KEY", dev_default="")
+STRIPE_WEBHOOK_SECRET = production_secret("STRIPE_WEBHOOK_SECRET", dev_default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
@@ -439,10 +457,16 @@ PAYMENTS_BALANCE_ALERT_MIN = env.int("PAYMENTS_BALANCE_ALERT_MIN", default=10000
 PARTNER_PAYMENT_MIN_PAYOUT = env.int("PARTNER_PAYMENT_MIN_PAYOUT", default=5000)
 PARTNER_PAYMENT_DUE_DAYS = env.int("PARTNER_PAYMENT_DUE_DAYS", default=30)
 INVOICE_DUE_DAYS = env.int("INVOICE_DUE_DAYS", default=30)
-# External subscription billing provider ("CVT").
+# External subscription billing provider ("CVT"): "http" (production default) or "console"
+# (DEBUG default: keys starting cvt_test_ verify, charges succeed, no network).
+BILLING_PROVIDER_BACKEND = env.str(
+    "BILLING_PROVIDER_BACKEND", default="console" if DEBUG else "http"
+)
 BILLING_PROVIDER_API_URL = env.str("BILLING_PROVIDER_API_URL", default="")
-BILLING_PROVIDER_SECRET_KEY = env.str("BILLING_PROVIDER_SECRET_KEY", default="")
-BILLING_PROVIDER_WEBHOOK_SECRET = env.str("BILLING_PROVIDER_WEBHOOK_SECRET", default="")
+BILLING_PROVIDER_SECRET_KEY = production_secret("BILLING_PROVIDER_SECRET_KEY", dev_default="")
+BILLING_PROVIDER_WEBHOOK_SECRET = production_secret(
+    "BILLING_PROVIDER_WEBHOOK_SECRET", dev_default=""
+)
 BILLING_PROVIDER_WEBHOOK_TOLERANCE_SECONDS = env.int(
     "BILLING_PROVIDER_WEBHOOK_TOLERANCE_SECONDS", default=300
 )

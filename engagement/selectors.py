@@ -6,21 +6,37 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from engagement.models import Campaign, Message, MessageStatus, PatientTag, PatientTask
+from engagement.models import (
+    Campaign,
+    Message,
+    MessageStatus,
+    PatientTag,
+    PatientTask,
+    Reminder,
+)
 from rbac.models import Clinic, ConsentRecord, Membership, User
 from rbac.roles import PATIENT
+from rbac.selectors import clinics_where
 
 
-def campaign_audience(*, campaign: Campaign) -> QuerySet[User]:
+def campaign_audience(*, campaign: Campaign, after_pk: int = 0) -> QuerySet[User]:
     """Patients of the campaign's clinic (active membership with the patient role) matching its
-    segment (see ``Campaign``)."""
+    segment (see ``Campaign``), with a pk above ``after_pk`` (keyset pages).
+
+    The ``after_pk`` bound is repeated inside each subquery so that PostgreSQL's merge semi-join
+    starts the related index scans at the page, not at the table's start: a page costs the same
+    at the end of a 100,000-patient campaign as at its beginning."""
     clinic, segment = campaign.clinic, campaign.segment or {}
     in_clinic = Exists(
         Membership.objects.filter(
-            user=OuterRef("pk"), clinic=clinic, is_active=True, role__slug=PATIENT
+            user=OuterRef("pk"),
+            user_id__gt=after_pk,
+            clinic=clinic,
+            is_active=True,
+            role__slug=PATIENT,
         )
     )
-    users = User.objects.filter(in_clinic, kind=User.Kind.PATIENT, is_active=True)
+    users = User.objects.filter(in_clinic, pk__gt=after_pk, kind=User.Kind.PATIENT, is_active=True)
     if segment.get("languages"):
         users = users.filter(preferred_language__in=segment["languages"])
     if segment.get("regions"):
@@ -29,7 +45,10 @@ def campaign_audience(*, campaign: Campaign) -> QuerySet[User]:
         users = users.filter(
             Exists(
                 PatientTag.objects.filter(
-                    patient=OuterRef("pk"), clinic=clinic, tag__in=segment["tags"]
+                    patient=OuterRef("pk"),
+                    patient_id__gt=after_pk,
+                    clinic=clinic,
+                    tag__in=segment["tags"],
                 )
             )
         )
@@ -40,6 +59,7 @@ def campaign_audience(*, campaign: Campaign) -> QuerySet[User]:
                 ConsentRecord.objects.filter(
                     Q(clinic=clinic) | Q(clinic__isnull=True),
                     patient=OuterRef("pk"),
+                    patient_id__gt=after_pk,
                     consent_type=consent,
                     status=ConsentRecord.Status.CONFIRMED,
                 )
@@ -132,3 +152,38 @@ def clinic_engagement_over_time(*, clinic: Clinic, days: int = 30) -> list[dict[
         )
         entry["tasks_completed"] = row["n"]
     return [rows[day] for day in sorted(rows)]
+
+
+def staff_clinic(*, user: User, permission: str, clinic_public_id: str) -> Clinic | None:
+    """The clinic by public id when ``user`` holds ``permission`` there (else None → 404)."""
+    return clinics_where(user, permission).filter(public_id=clinic_public_id).first()
+
+
+def clinic_patient(*, clinic: Clinic, patient_public_id: str) -> User | None:
+    return User.objects.filter(
+        public_id=patient_public_id,
+        kind=User.Kind.PATIENT,
+        memberships__clinic=clinic,
+        memberships__is_active=True,
+        memberships__role__slug=PATIENT,
+    ).first()
+
+
+def reminders_for_staff(*, user: User) -> QuerySet[Reminder]:
+    return Reminder.objects.filter(
+        clinic__in=clinics_where(user, "engagement.view_reminder")
+    ).select_related("patient", "clinic")
+
+
+def campaigns_for_staff(*, user: User, permission: str = "engagement.view_campaign"):
+    return Campaign.objects.filter(clinic__in=clinics_where(user, permission)).select_related(
+        "clinic"
+    )
+
+
+def messages_for_staff(*, user: User) -> QuerySet[Message]:
+    return (
+        Message.objects.filter(clinic__in=clinics_where(user, "engagement.view_message"))
+        .select_related("recipient", "campaign")
+        .defer("to_address", "subject", "body", "html_body")
+    )

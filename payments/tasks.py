@@ -8,6 +8,7 @@ from payments.services import (
     partner_billing,
     partner_payments,
     payouts,
+    refunds,
     stripe_webhooks,
     subscriptions,
 )
@@ -24,6 +25,11 @@ def process_stripe_event(self: Task, *, event_pk: int) -> str:
 @shared_task(acks_late=True)
 def requeue_stale_stripe_events() -> int:
     return stripe_webhooks.stripe_events_requeue_stale()
+
+
+@shared_task(acks_late=True)
+def retry_pending_refunds() -> int:
+    return refunds.refunds_retry_pending()
 
 
 @shared_task(acks_late=True)

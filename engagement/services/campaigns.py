@@ -10,7 +10,14 @@ from django.utils import timezone
 
 from careos.actors import Actor
 from careos.errors import ConflictError, DomainError
-from engagement.models import Campaign, Message, MessageStatus, MessageTemplate, PatientTask
+from engagement.models import (
+    Campaign,
+    Channel,
+    Message,
+    MessageStatus,
+    MessageTemplate,
+    PatientTask,
+)
 from engagement.models.messages import recipient_blind_index
 from engagement.selectors import campaign_audience
 from engagement.services.messages import _schedule_retry, deliver_claimed
@@ -21,6 +28,8 @@ from rbac.models import Clinic, User
 from rbac.services import audit_record
 
 CAMPAIGN_PURPOSE = "campaign"
+# Only the address of the campaign's channel is loaded (each is a decryption per recipient).
+_ADDRESS_FIELDS = {Channel.SMS: ("phone",), Channel.EMAIL: ("email",)}
 SEGMENT_KEYS = {
     "languages",
     "regions",
@@ -177,11 +186,15 @@ def campaign_send_batch(*, campaign_id: int, batch_size: int | None = None) -> i
         if campaign.status != Campaign.Status.SENDING:
             return 0
         users = list(
-            campaign_audience(campaign=campaign)
-            .filter(pk__gt=campaign.cursor)
+            campaign_audience(campaign=campaign, after_pk=campaign.cursor)
             .order_by("pk")
             .only(
-                "pk", "public_id", "first_name", "phone", "email", "preferred_language", "timezone"
+                "pk",
+                "public_id",
+                "first_name",
+                "preferred_language",
+                "timezone",
+                *_ADDRESS_FIELDS.get(campaign.channel, ()),
             )[:batch_size]
         )
         if not users:
@@ -287,7 +300,7 @@ def _build_messages(*, campaign: Campaign, users: list[User], now: datetime) -> 
                 recipient_index=index,
                 clinic=campaign.clinic,
                 campaign=campaign,
-                subject=rendered.subject,
+                subject=rendered.subject if campaign.channel != Channel.SMS else "",
                 body=rendered.body,
                 html_body=rendered.html_body,
                 dedupe_key=campaign.public_id,

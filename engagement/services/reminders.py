@@ -1,5 +1,6 @@
 """Reminders (one-off or RRULE) dispatched by beat, and patient tasks."""
 
+import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -10,11 +11,13 @@ from django.utils import timezone
 from careos.actors import Actor, system_actor
 from careos.errors import ConflictError, DomainError
 from engagement.models import Channel, PatientTask, Reminder, ReminderOccurrence
-from engagement.services.messages import NoAddressError, message_send
+from engagement.services.messages import message_send
+from engagement.services.templates import template_get
 from rbac.models import Clinic, User
 from rbac.services import audit_record
 
 REMINDER_PURPOSE = "reminder"
+logger = logging.getLogger("engagement.reminders")
 
 
 class RecurrenceError(DomainError):
@@ -75,6 +78,7 @@ def reminder_create(
     if patient.kind != User.Kind.PATIENT:
         raise DomainError("Reminders are for patients.", code="not_a_patient")
     rrule_validate(rrule=rrule)
+    template_get(key=template_key, language=patient.preferred_language)
     reminder = Reminder(
         patient=patient,
         clinic=clinic,
@@ -159,7 +163,10 @@ def _fire(*, reminder_id: int, due_at: datetime, now: datetime) -> bool:
                 actor=system_actor("engagement.reminders"),
                 clinic=reminder.clinic,
             )
-        except NoAddressError:
+        except DomainError as exc:
+            # No address or a broken template: this occurrence is spent (claimed) but the
+            # others still fire; the reason is kept in the log without PHI.
+            logger.warning("reminder %s not sent: %s", reminder.public_id, exc.code)
             return True
         occurrence.message = message
         occurrence.save(update_fields=["message"])

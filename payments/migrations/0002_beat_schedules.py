@@ -5,6 +5,7 @@ from django.db import migrations
 # name, task, crontab (minute, hour, day_of_month, day_of_week) or None with an interval in seconds
 TASKS = [
     ("payments: requeue stale Stripe events", "payments.tasks.requeue_stale_stripe_events", None, 600),
+    ("payments: retry unsent refunds", "payments.tasks.retry_pending_refunds", None, 300),
     ("payments: specialist payouts", "payments.tasks.run_specialist_payouts", ("0", "6", "*", "1"), None),
     ("payments: partner referral payments", "payments.tasks.process_partner_payments", ("0", "7", "1", "*"), None),
     ("payments: partner invoices and payouts", "payments.tasks.run_partner_billing", ("0", "5", "1", "*"), None),

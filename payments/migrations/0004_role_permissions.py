@@ -18,5 +18,5 @@ def forwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("payments", "0003_receipt_templates"), ("rbac", "0002_role_templates")]
+    dependencies = [("payments", "0003_message_templates"), ("rbac", "0002_role_templates")]
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]

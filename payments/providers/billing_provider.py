@@ -1,7 +1,9 @@
 """The external subscription billing provider ("CVT"): its HTTP API and webhook signatures.
 
-Calls go through the kernel's ``safe_client`` (timeouts, SSRF guard). Base URL and secret come
-from ``BILLING_PROVIDER_API_URL`` / ``BILLING_PROVIDER_SECRET_KEY``.
+``BILLING_PROVIDER_BACKEND="http"`` calls the provider through the kernel's ``safe_client``
+(timeouts, SSRF guard); base URL and secret come from ``BILLING_PROVIDER_API_URL`` /
+``BILLING_PROVIDER_SECRET_KEY``. ``"console"`` (the development default) answers locally: keys
+starting with ``cvt_test_`` verify, every charge succeeds.
 """
 
 import hashlib
@@ -88,8 +90,22 @@ def _customer(data: dict[str, Any]) -> ProviderCustomer:
     )
 
 
+def _console() -> bool:
+    return settings.BILLING_PROVIDER_BACKEND == "console"
+
+
 def provider_verify_key(*, api_key: str) -> ProviderCustomer | None:
     """The provider's customer for ``api_key``, or None when the provider refuses the key."""
+    if _console():
+        if not api_key.startswith("cvt_test_"):
+            return None
+        digest = hashlib.sha256(api_key.encode()).hexdigest()[:16]
+        return ProviderCustomer(
+            id=f"cus_console_{digest}",
+            subscription_status="active",
+            plan="basic",
+            trial_ends_at=None,
+        )
     response = _post("/v1/verify", {"api_key": api_key})
     if response.status_code in (400, 401, 403, 404, 422):
         return None
@@ -102,6 +118,7 @@ def provider_verify_key(*, api_key: str) -> ProviderCustomer | None:
 
 
 def provider_customer_create(*, email: str, name: str, plan: str) -> ProviderCustomer:
+    """Create a customer at the provider (for businesses we sign up ourselves)."""
     response = _post("/v1/customers", {"email": email, "name": name, "plan": plan})
     if response.status_code >= 300:
         raise BillingProviderError(
@@ -114,6 +131,9 @@ def provider_charge(
     *, customer_id: str, amount: int, currency: str, description: str, idempotency_key: str
 ) -> ProviderCharge:
     """Charge ``customer_id``; a declined charge is a ``ProviderCharge`` with status failed."""
+    if _console():
+        digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:16]
+        return ProviderCharge(id=f"ch_console_{digest}", status="succeeded")
     response = _post(
         "/v1/charges",
         {

@@ -209,8 +209,10 @@ def stripe_event_verify(*, payload: bytes, signature: str) -> stripe.Event:
     """The event in ``payload`` after checking its ``Stripe-Signature`` with the SDK.
 
     Raises ``stripe.SignatureVerificationError`` (bad or stale signature) or ``ValueError``
-    (not JSON).
+    (not JSON). Without a configured secret every event is refused.
     """
+    if not settings.STRIPE_WEBHOOK_SECRET:
+        raise stripe.SignatureVerificationError("No webhook secret is configured.", signature)
     return stripe.Webhook.construct_event(
         payload,
         signature,

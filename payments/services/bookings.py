@@ -14,7 +14,13 @@ from engagement.services.messages import NoAddressError, message_send
 from partners.models import Partner
 from payments.models import Booking, BookingLineItem, Payment
 from payments.providers.stripe_gateway import PaymentProviderError, stripe_gateway
-from payments.services.common import InvalidAmountError, as_actor, currency_clean, event_publish
+from payments.services.common import (
+    InvalidAmountError,
+    as_actor,
+    currency_clean,
+    event_publish,
+    format_money,
+)
 from rbac.models import Clinic, User
 from rbac.services import audit_record
 
@@ -175,7 +181,7 @@ def payment_event_payload(payment: Payment) -> dict[str, object]:
 
 def _locked_by_intent(intent_id: str) -> Payment | None:
     return (
-        Payment.objects.select_for_update()
+        Payment.objects.select_for_update(of=("self",))
         .select_related("booking", "booking__partner", "booking__clinic", "booking__patient")
         .filter(stripe_payment_intent_id=intent_id)
         .first()
@@ -308,13 +314,6 @@ def booking_cancel(*, booking: Booking, actor: Actor | User, reason: str = "") -
     return booking
 
 
-def format_money(amount: int, currency: str) -> str:
-    """``12345, "USD"`` → ``"123.45 USD"`` (two decimals; enough for the currencies we bill)."""
-    sign = "-" if amount < 0 else ""
-    whole, cents = divmod(abs(amount), 100)
-    return f"{sign}{whole:,}.{cents:02d} {currency}"
-
-
 def receipt_html(*, booking: Booking, language: str | None = None) -> str:
     """The itemized receipt of a paid booking as a standalone HTML page."""
     payment = booking.payments.filter(status=Payment.Status.SUCCEEDED).first()
@@ -373,3 +372,6 @@ def receipt_send(*, payment: Payment, actor: Actor | User | None = None) -> None
         )
     except NoAddressError:
         logger.info("no email address for the receipt of %s", payment.public_id)
+    except DomainError as exc:
+        # A broken receipt template must not undo the payment's confirmation.
+        logger.error("receipt of %s not sent: %s", payment.public_id, exc.code)

@@ -67,3 +67,10 @@ def event_publish(
 ) -> None:
     """Publish one of our events (an outbox row in the caller's transaction), once per key."""
     publish_event(event_type=event_type, owner=owner, payload=payload, idempotency_key=key)
+
+
+def format_money(amount: int, currency: str) -> str:
+    """``12345, "USD"`` → ``"123.45 USD"`` (two decimals; enough for the currencies we bill)."""
+    sign = "-" if amount < 0 else ""
+    whole, cents = divmod(abs(amount), 100)
+    return f"{sign}{whole:,}.{cents:02d} {currency}"

@@ -13,13 +13,21 @@ from careos.actors import Actor, system_actor
 from careos.errors import DomainError
 from partners.models import Partner, PartnerUsageDaily
 from payments.models import (
+    ConnectedAccount,
     PartnerInvoice,
     PartnerInvoiceLine,
     PartnerPayout,
     PartnerPricing,
     Payment,
 )
-from payments.services.common import as_actor, event_publish, next_month, previous_month
+from payments.providers.stripe_gateway import PaymentProviderError, stripe_gateway
+from payments.services.common import (
+    as_actor,
+    currency_clean,
+    event_publish,
+    next_month,
+    previous_month,
+)
 from rbac.models import User
 from rbac.services import audit_record
 
@@ -128,7 +136,7 @@ def partner_pricing_set(
         partner=partner,
         defaults={
             "model": model,
-            "currency": currency.upper(),
+            "currency": currency_clean(currency),
             "flat_fee": flat_fee,
             "revenue_share_bps": revenue_share_bps,
             "usage_tiers": tiers,
@@ -277,9 +285,63 @@ def partner_invoice_mark_paid(*, invoice: PartnerInvoice, actor: Actor | User) -
     return invoice
 
 
+def partner_payouts_pay() -> int:
+    """Transfer each pending revenue-share payout to its partner's Connect account (idempotency
+    key of the payout; a refusal marks it failed for an operator). Returns how many were paid."""
+    accounts = {
+        a.partner_id: a
+        for a in ConnectedAccount.objects.filter(partner__isnull=False, payouts_enabled=True)
+    }
+    paid = 0
+    pending = PartnerPayout.objects.filter(status=PartnerPayout.Status.PENDING, amount__gt=0)
+    for payout in pending.select_related("partner"):
+        account = accounts.get(payout.partner_id)
+        if account is None:
+            continue
+        try:
+            result = stripe_gateway().create_transfer(
+                amount=payout.amount,
+                currency=payout.currency,
+                destination=account.stripe_account_id,
+                metadata={"partner_payout_id": payout.public_id},
+                idempotency_key=f"careos:partner_payout:{payout.public_id}:transfer.create",
+            )
+        except PaymentProviderError as exc:
+            if not exc.transient:
+                PartnerPayout.objects.filter(pk=payout.pk).update(
+                    status=PartnerPayout.Status.FAILED
+                )
+            continue
+        with transaction.atomic():
+            PartnerPayout.objects.filter(pk=payout.pk, status=PartnerPayout.Status.PENDING).update(
+                status=PartnerPayout.Status.PAID,
+                stripe_transfer_id=result.id,
+                paid_at=timezone.now(),
+            )
+            audit_record(
+                actor=ACTOR,
+                action="payments.partner_payout.paid",
+                target_type="payments.partner_payout",
+                target_ref=payout.public_id,
+                metadata={"amount": payout.amount, "transfer": result.id},
+            )
+            event_publish(
+                event_type="payout.paid",
+                owner=payout.partner,
+                payload={
+                    "payoutId": payout.public_id,
+                    "amount": payout.amount,
+                    "currency": payout.currency,
+                },
+                key=f"payout.paid:{payout.public_id}",
+            )
+        paid += 1
+    return paid
+
+
 def partner_billing_run(*, today: date | None = None) -> tuple[int, int]:
-    """Invoices and revenue-share payouts for last month, for every active pricing; safe to
-    repeat. Returns (invoices, payouts)."""
+    """Invoices and revenue-share payouts for last month, for every active pricing, then the
+    pending payouts are transferred; safe to repeat. Returns (invoices, payouts)."""
     period_start = previous_month(today or timezone.now().date())
     invoices = payouts = 0
     for pricing in PartnerPricing.objects.filter(is_active=True).select_related("partner"):
@@ -293,6 +355,7 @@ def partner_billing_run(*, today: date | None = None) -> tuple[int, int]:
                 partner_invoice_generate(partner=pricing.partner, period_start=period_start)
                 is not None
             )
+    partner_payouts_pay()
     return invoices, payouts
 
 

@@ -87,7 +87,11 @@ def _transition(
     reason: str,
     actor: Actor | User,
 ) -> PartnerPayment:
-    locked = PartnerPayment.objects.select_for_update().select_related("partner").get(pk=payment.pk)
+    locked = (
+        PartnerPayment.objects.select_for_update(of=("self",))
+        .select_related("partner")
+        .get(pk=payment.pk)
+    )
     if locked.status == to:
         return locked
     if locked.status not in allowed_from:

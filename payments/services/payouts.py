@@ -10,6 +10,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from careos.actors import Actor, system_actor
+from engagement.services.messages import NoAddressError, message_send
 from payments.models import (
     Booking,
     ConnectedAccount,
@@ -19,7 +20,7 @@ from payments.models import (
     SpecialistPayout,
 )
 from payments.providers.stripe_gateway import PaymentProviderError, stripe_gateway
-from payments.services.common import event_publish
+from payments.services.common import event_publish, format_money
 from rbac.models import User
 from rbac.services import audit_record
 
@@ -46,6 +47,26 @@ class PayoutRunReport:
     failed: list[str] = field(default_factory=list)
     below_minimum: int = 0
     no_account: int = 0
+    alerted: int = 0
+
+
+def _notify(
+    *, specialist_id: int, template_key: str, context: dict[str, object], dedupe_key: str
+) -> bool:
+    """Email a specialist (engagement sends it after commit; one per dedupe key)."""
+    try:
+        message_send(
+            channel="email",
+            recipient=User.objects.get(pk=specialist_id),
+            purpose=template_key,
+            template_key=template_key,
+            context=context,
+            dedupe_key=dedupe_key,
+            actor=ACTOR,
+        )
+    except NoAddressError:
+        return False
+    return True
 
 
 def platform_fee(gross: int) -> int:
@@ -156,6 +177,15 @@ def _transfer(payout: SpecialistPayout, account: ConnectedAccount) -> bool:
             target_ref=payout.public_id,
             metadata={"amount": payout.amount, "transfer": result.id},
         )
+        _notify(
+            specialist_id=payout.specialist_id,
+            template_key="payout_paid",
+            context={
+                "amount": format_money(payout.amount, payout.currency),
+                "payout_id": payout.public_id,
+            },
+            dedupe_key=payout.public_id,
+        )
         event_publish(
             event_type="payout.paid",
             owner=None,
@@ -185,6 +215,15 @@ def specialist_payouts_run() -> PayoutRunReport:
         account = accounts.get(balance.specialist_id)
         if account is None:
             report.no_account += 1
+            if balance.net >= settings.PAYMENTS_BALANCE_ALERT_MIN:
+                # At most one reminder a week while the balance waits for an account.
+                week = timezone.now().strftime("%G-W%V")
+                report.alerted += _notify(
+                    specialist_id=balance.specialist_id,
+                    template_key="payout_balance",
+                    context={"amount": format_money(balance.net, balance.currency)},
+                    dedupe_key=f"balance:{balance.currency}:{week}",
+                )
             continue
         if balance.net < settings.PAYMENTS_SPECIALIST_MIN_PAYOUT:
             report.below_minimum += 1

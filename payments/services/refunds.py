@@ -1,15 +1,17 @@
 """Refunds: full or partial, never more than what remains refundable."""
 
 import logging
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import F, Sum
+from django.utils import timezone
 
 from careos.actors import Actor, system_actor
 from careos.errors import ConflictError, DomainError, PermissionDeniedError
 from payments.models import Payment, Refund
 from payments.providers.stripe_gateway import PaymentProviderError, stripe_gateway
-from payments.services.bookings import PaymentProviderUnavailable, payment_event_payload
+from payments.services.bookings import payment_event_payload
 from payments.services.common import InvalidAmountError, actor_label, event_publish
 from rbac.models import User
 from rbac.selectors import user_can
@@ -53,7 +55,11 @@ def refund_create(
             f"Unknown refund reason {reason!r}.", code="invalid_reason", extra={"field": "reason"}
         )
     with transaction.atomic():
-        locked = Payment.objects.select_for_update().select_related("booking").get(pk=payment.pk)
+        locked = (
+            Payment.objects.select_for_update(of=("self",))
+            .select_related("booking")
+            .get(pk=payment.pk)
+        )
         _check_permission(actor, locked)
         if locked.status != Payment.Status.SUCCEEDED:
             raise ConflictError(
@@ -88,19 +94,32 @@ def refund_create(
             reason=reason,
             metadata={"payment": locked.public_id, "amount": amount},
         )
+    return refund_submit(refund=refund)
+
+
+def refund_submit(*, refund: Refund) -> Refund:
+    """Send a pending refund to Stripe (again, after a network error: same idempotency key,
+    so Stripe refunds at most once). A network error leaves it pending for the retry job;
+    a refusal raises ``ConflictError`` and releases the reservation."""
+    refund = Refund.objects.select_related("payment").get(pk=refund.pk)
+    if refund.status != Refund.Status.PENDING or refund.stripe_refund_id:
+        return refund
+    payment = refund.payment
     try:
         result = stripe_gateway().create_refund(
-            payment_intent=locked.stripe_payment_intent_id or "",
-            amount=amount,
-            reason=reason,
-            metadata={"refund_id": refund.public_id, "payment_id": locked.public_id},
+            payment_intent=payment.stripe_payment_intent_id or "",
+            amount=refund.amount,
+            reason=refund.reason,
+            metadata={"refund_id": refund.public_id, "payment_id": payment.public_id},
             idempotency_key=refund_idempotency_key(refund),
         )
     except PaymentProviderError as exc:
         if exc.transient:
-            # Stripe may or may not have the refund: keep it pending; the same idempotency key
-            # retried (admin "retry") or charge.refunded settles it.
-            raise PaymentProviderUnavailable() from exc
+            # Stripe may or may not have it: it stays pending (and reserved) and
+            # refunds_retry_pending sends it again with the same key (or charge.refunded
+            # settles it). Not an error for the caller: the refund is accepted.
+            logger.warning("refund %s not yet sent to Stripe: %s", refund.public_id, exc.code)
+            return refund
         refund_mark_failed(refund=refund, error=exc.code)
         raise ConflictError("Stripe refused the refund.", code="refund_refused") from exc
     with transaction.atomic():
@@ -114,10 +133,25 @@ def refund_create(
     return refund
 
 
+def refunds_retry_pending(*, older_than_seconds: int = 300) -> int:
+    """Resubmit refunds a network error left unsent (beat); returns how many were sent."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    sent = 0
+    for refund in Refund.objects.filter(
+        status=Refund.Status.PENDING, stripe_refund_id__isnull=True, created_at__lt=cutoff
+    ):
+        try:
+            submitted = refund_submit(refund=refund)
+        except DomainError:
+            continue
+        sent += bool(submitted.stripe_refund_id)
+    return sent
+
+
 @transaction.atomic
 def refund_mark_succeeded(*, refund: Refund, actor: Actor) -> Refund:
     refund = (
-        Refund.objects.select_for_update()
+        Refund.objects.select_for_update(of=("self",))
         .select_related("payment__booking__partner")
         .get(pk=refund.pk)
     )
@@ -154,7 +188,9 @@ def refund_mark_failed(*, refund: Refund, error: str) -> Refund:
     if refund.status == Refund.Status.FAILED:
         return refund
     payment = (
-        Payment.objects.select_for_update().select_related("booking").get(pk=refund.payment_id)
+        Payment.objects.select_for_update(of=("self",))
+        .select_related("booking")
+        .get(pk=refund.payment_id)
     )
     refund.status = Refund.Status.FAILED
     refund.note = f"{refund.note} [{error}]".strip()[:500]

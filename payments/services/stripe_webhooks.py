@@ -101,7 +101,7 @@ def _on_dispute_created(event: StripeEvent) -> bool:
     intent_id = dispute.get("payment_intent") or ""
     charge_id = dispute.get("charge") or ""
     payment = (
-        Payment.objects.select_for_update()
+        Payment.objects.select_for_update(of=("self",))
         .select_related("booking__clinic")
         .filter(Q(stripe_payment_intent_id=intent_id) | Q(stripe_charge_id=charge_id))
         .exclude(stripe_payment_intent_id__isnull=True, stripe_charge_id="")

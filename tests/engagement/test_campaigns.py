@@ -5,7 +5,7 @@ from django.test.utils import CaptureQueriesContext
 from careos.actors import system_actor
 from engagement.channels.sms_console import ConsoleSMSTransport
 from engagement.models import Campaign, Message, MessageStatus, OptOut, PatientTag, PatientTask
-from engagement.selectors import campaign_analytics
+from engagement.selectors import campaign_analytics, clinic_engagement_over_time
 from engagement.services.campaigns import (
     campaign_cancel,
     campaign_create,
@@ -90,6 +90,8 @@ def test_campaign_sends_to_segment_in_batches(
         "cancelled": 0,
         "task_completions": 1,
     }
+    (today,) = clinic_engagement_over_time(clinic=clinic)
+    assert (today["sent"], today["suppressed"], today["tasks_completed"]) == (3, 1, 1)
 
 
 @pytest.mark.django_db
@@ -175,3 +177,24 @@ def test_launch_twice_is_a_conflict(clinic):
     campaign_launch(campaign=campaign, actor=ACTOR)
     with pytest.raises(ConflictError):
         campaign_launch(campaign=campaign, actor=ACTOR)
+
+
+@pytest.mark.django_db
+def test_scheduled_campaign_starts_when_due(clinic, enrol, make_patient):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from engagement.services.campaigns import campaigns_start_due
+
+    enrol(make_patient())
+    later = timezone.now() + timedelta(hours=2)
+    campaign = _campaign(clinic, scheduled_at=later)
+    campaign_launch(campaign=campaign, actor=ACTOR)
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SCHEDULED
+    assert campaigns_start_due() == 0
+    assert campaigns_start_due(now=later + timedelta(seconds=1)) == 1
+    assert campaigns_start_due(now=later + timedelta(seconds=2)) == 0
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SENDING

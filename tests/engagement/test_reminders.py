@@ -149,3 +149,32 @@ def test_tasks_complete_idempotently(patient):
     task.refresh_from_db()
     assert task.status == PatientTask.Status.COMPLETED
     assert task.completed_at == first
+
+
+@pytest.mark.django_db
+def test_unknown_template_is_refused_and_a_patient_without_phone_does_not_block_others(
+    ny_patient, make_patient
+):
+    from engagement.services.templates import TemplateMissingError
+
+    with pytest.raises(TemplateMissingError):
+        reminder_create(
+            patient=ny_patient, title="x", starts_at=START, template_key="nope", actor=ACTOR
+        )
+    no_phone = make_patient(phone="")
+    reminder_create(patient=no_phone, title="x", starts_at=START, actor=ACTOR)
+    reminder_create(patient=ny_patient, title="y", starts_at=START, actor=ACTOR)
+    assert reminders_dispatch_due(now=START + timedelta(minutes=1)) == 2
+    assert Message.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_beat_schedules_are_seeded():
+    from django_celery_beat.models import PeriodicTask
+
+    tasks = set(PeriodicTask.objects.filter(enabled=True).values_list("task", flat=True))
+    assert {
+        "engagement.tasks.dispatch_due_reminders",
+        "engagement.tasks.release_deferred_messages",
+        "engagement.tasks.start_due_campaigns",
+    } <= tasks

@@ -40,6 +40,7 @@ def _payments_settings(settings):  # type: ignore[no-untyped-def]
     settings.PAYMENTS_PLATFORM_FEE_BPS = 1500
     settings.PAYMENTS_SPECIALIST_MIN_PAYOUT = 1000
     settings.PARTNER_PAYMENT_MIN_PAYOUT = 5000
+    settings.BILLING_PROVIDER_BACKEND = "http"
     settings.BILLING_PROVIDER_API_URL = PROVIDER_BASE
     settings.BILLING_PROVIDER_SECRET_KEY = "cvt-secret"
     settings.BILLING_PROVIDER_WEBHOOK_SECRET = PROVIDER_WEBHOOK_SECRET

@@ -244,3 +244,87 @@ def test_dispute_marks_the_payment(paid_booking, post_stripe_event):
     payment.refresh_from_db()
     assert payment.disputed_at is not None
     assert AuditEvent.objects.filter(action="payments.payment.disputed").count() == 1
+
+
+def test_without_a_webhook_secret_everything_is_refused(settings, post_stripe_event):
+    settings.STRIPE_WEBHOOK_SECRET = ""
+    event = stripe_event("payment_intent.succeeded", {"id": "pi_x"})
+    payload = json.dumps(event).encode()
+    response = post_stripe_event(event, signature=stripe_signature(payload, secret=""))
+    assert response.status_code == 400
+    assert not StripeEvent.objects.exists()
+
+
+def test_charge_refunded_before_succeeded_is_harmless(make_booking, fake_stripe, post_stripe_event):
+    from careos.actors import system_actor
+    from payments.services.bookings import booking_pay
+
+    start = booking_pay(booking=make_booking(), actor=system_actor("tests"))
+    payment = start.payment
+    refunded = stripe_event(
+        "charge.refunded",
+        {
+            "id": "ch_1",
+            "payment_intent": payment.stripe_payment_intent_id,
+            "amount_refunded": 1000,
+        },
+    )
+    post_stripe_event(refunded)
+    post_stripe_event(intent_succeeded(payment))
+    post_stripe_event(refunded)
+
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.SUCCEEDED
+    assert payment.amount_refunded == 1000
+    assert payment.refundable_amount == payment.amount - 1000
+    assert payment.refunds.count() == 1
+
+
+def test_staff_books_for_a_patient_with_permission_only(
+    api_client, make_member, patient, clinic, fake_stripe
+):
+    body = {**BOOKING_BODY, "clinicId": clinic.public_id, "patientId": patient.public_id}
+    agent = make_member("staff", "support_agent")
+    api_client.force_authenticate(agent)
+    assert api_client.post("/api/v1/payments/bookings", body, format="json").status_code == 403
+
+    admin = make_member("staff", "clinic_admin")
+    api_client.force_authenticate(admin)
+    response = api_client.post("/api/v1/payments/bookings", body, format="json")
+    assert response.status_code == 201
+    assert response.json()["booking"]["patientId"] == patient.public_id
+    listed = api_client.get("/api/v1/payments/bookings")
+    assert [b["id"] for b in listed.json()["results"]] == [response.json()["booking"]["id"]]
+
+
+def test_anonymous_gets_401(api_client):
+    assert api_client.get("/api/v1/payments/bookings").status_code == 401
+
+
+def test_receipt_page_in_the_patients_language(api_client, patient, paid_booking):
+    patient.preferred_language = "es"
+    patient.save()
+    booking, _ = paid_booking()
+    api_client.force_authenticate(patient)
+    page = api_client.get(f"/api/v1/payments/bookings/{booking.public_id}/receipt").content.decode()
+    assert "Número de recibo" in page and "Descuento" in page
+
+
+def test_event_stored_while_the_broker_was_down_is_processed_by_the_sweep(
+    make_booking, fake_stripe, django_capture_on_commit_callbacks
+):
+    from careos.actors import system_actor
+    from payments.services.bookings import booking_pay
+    from payments.services.stripe_webhooks import stripe_event_record, stripe_events_requeue_stale
+
+    start = booking_pay(booking=make_booking(), actor=system_actor("tests"))
+    # Recorded without running its on-commit enqueue, as when the broker is unreachable.
+    row, created = stripe_event_record(event=intent_succeeded(start.payment))
+    assert created and row.status == StripeEvent.Status.RECEIVED
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert stripe_events_requeue_stale(older_than_seconds=0) == 1
+    row.refresh_from_db()
+    assert row.status == StripeEvent.Status.PROCESSED
+    assert Payment.objects.get(pk=start.payment.pk).status == Payment.Status.SUCCEEDED
+    assert stripe_events_requeue_stale(older_than_seconds=0) == 0

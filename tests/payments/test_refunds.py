@@ -126,3 +126,42 @@ def test_charge_refunded_webhook_is_idempotent_and_records_outside_refunds(
     assert (refund.amount, refund.status) == (3000, Refund.Status.SUCCEEDED)
     assert PlatformEvent.objects.filter(event_type__name="payment.refunded").count() == 1
     assert Payment.objects.get().refundable_amount == payment.amount - 3000
+
+
+def test_refund_after_a_network_error_is_retried_once(
+    api_client, billing_user, paid_booking, fake_stripe
+):
+    import requests
+
+    from payments.services.refunds import refunds_retry_pending
+
+    _, payment = paid_booking()
+    fake_stripe.fail_next["/v1/refunds"] = requests.ConnectionError("reset")
+    api_client.force_authenticate(billing_user)
+    response = _refund(api_client, payment, amount=800, reason="duplicate")
+    assert response.status_code == 201 and response.json()["status"] == "pending"
+    refund = Refund.objects.get()
+    assert refund.status == Refund.Status.PENDING
+    payment.refresh_from_db()
+    assert payment.amount_refunded == 800  # still reserved: nothing can over-refund meanwhile
+
+    assert refunds_retry_pending(older_than_seconds=0) == 1
+    assert refunds_retry_pending(older_than_seconds=0) == 0
+    refund.refresh_from_db()
+    assert refund.status == Refund.Status.SUCCEEDED
+    keys = fake_stripe.keys("/v1/refunds")
+    assert keys == [f"careos:refund:{refund.public_id}:refund.create"] * 2
+
+
+def test_refund_with_idempotency_key_is_made_once(
+    api_client, billing_user, paid_booking, fake_stripe
+):
+    _, payment = paid_booking()
+    api_client.force_authenticate(billing_user)
+    url = f"/api/v1/payments/payments/{payment.public_id}/refunds"
+    body = {"amount": 500, "reason": "duplicate"}
+    first = api_client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="refund-1")
+    again = api_client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="refund-1")
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert Refund.objects.count() == 1 and len(fake_stripe.posts("/v1/refunds")) == 1

@@ -236,3 +236,19 @@ def test_billing_job_run_twice_charges_once(registered, fake_provider, api_clien
     assert declined.subscription_status == "past_due"
     assert declined.partner.status == Partner.Status.SUSPENDED
     assert BillingEvent.objects.filter(event_type="charge.attempted").count() == 2
+
+
+def test_console_backend_registers_test_keys_without_network(settings, api_client):
+    settings.BILLING_PROVIDER_BACKEND = "console"
+    ok = api_client.post(
+        "/api/v1/business/register",
+        {"providerApiKey": "cvt_test_local", "businessName": "Local Co", "email": "l@local.test"},
+        format="json",
+    )
+    bad = api_client.post(
+        "/api/v1/business/register",
+        {"providerApiKey": "cvt_live_x", "businessName": "Local Co", "email": "l@local.test"},
+        format="json",
+    )
+    assert ok.status_code == 201 and bad.status_code == 401
+    assert subscription_billing_run().succeeded == [BillingAccount.objects.get().public_id]

@@ -1,0 +1,251 @@
+from rest_framework import serializers
+
+from engagement.models import (
+    Campaign,
+    Channel,
+    Message,
+    MessageTemplate,
+    OptOut,
+    PatientTask,
+    PushSubscription,
+    Reminder,
+)
+
+
+class TemplateSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+
+    class Meta:
+        model = MessageTemplate
+        fields = [
+            "id",
+            "key",
+            "language",
+            "description",
+            "variables",
+            "subject",
+            "body",
+            "html_body",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+
+class TemplateInputSerializer(serializers.Serializer):
+    key = serializers.SlugField(max_length=64)
+    language = serializers.ChoiceField(choices=["en", "es", "fr"])
+    description = serializers.CharField(max_length=200, required=False, default="")
+    variables = serializers.ListField(
+        child=serializers.RegexField(r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64),
+        max_length=50,
+        default=list,
+    )
+    subject = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    body = serializers.CharField(max_length=5000)
+    html_body = serializers.CharField(
+        max_length=50000, required=False, default="", allow_blank=True
+    )
+    is_active = serializers.BooleanField(default=True)
+
+
+class TemplatePreviewSerializer(serializers.Serializer):
+    language = serializers.CharField()
+    subject = serializers.CharField()
+    body = serializers.CharField()
+    html_body = serializers.CharField()
+
+
+class ReminderSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+    patient_id = serializers.CharField(source="patient.public_id", read_only=True)
+    clinic_id = serializers.CharField(source="clinic.public_id", read_only=True, default=None)
+
+    class Meta:
+        model = Reminder
+        fields = [
+            "id",
+            "patient_id",
+            "clinic_id",
+            "channel",
+            "template_key",
+            "title",
+            "starts_at",
+            "rrule",
+            "next_run_at",
+            "related_ref",
+            "status",
+            "created_at",
+        ]
+
+
+class ReminderInputSerializer(serializers.Serializer):
+    patient_id = serializers.CharField(max_length=40)
+    clinic_id = serializers.CharField(max_length=40)
+    title = serializers.CharField(max_length=200)
+    note = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
+    starts_at = serializers.DateTimeField()
+    rrule = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
+    channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.SMS)
+    template_key = serializers.SlugField(max_length=64, default="reminder")
+    related_ref = serializers.CharField(max_length=40, required=False, default="", allow_blank=True)
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+
+    class Meta:
+        model = PatientTask
+        fields = ["id", "title", "instructions", "due_at", "status", "completed_at", "created_at"]
+
+
+class TaskInputSerializer(serializers.Serializer):
+    patient_id = serializers.CharField(max_length=40)
+    clinic_id = serializers.CharField(max_length=40)
+    title = serializers.CharField(max_length=200)
+    instructions = serializers.CharField(
+        max_length=5000, required=False, default="", allow_blank=True
+    )
+    due_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class SegmentSerializer(serializers.Serializer):
+    languages = serializers.ListField(child=serializers.CharField(max_length=8), required=False)
+    regions = serializers.ListField(child=serializers.CharField(max_length=32), required=False)
+    tags = serializers.ListField(child=serializers.SlugField(max_length=64), required=False)
+    consent = serializers.ChoiceField(
+        choices=["marketing", "partner_referral", "data_sharing", "treatment", ""],
+        required=False,
+    )
+    active_within_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
+    inactive_for_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+    clinic_id = serializers.CharField(source="clinic.public_id", read_only=True)
+    progress_percent = serializers.IntegerField(read_only=True)
+    segment = SegmentSerializer(read_only=True)
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id",
+            "clinic_id",
+            "name",
+            "channel",
+            "template_key",
+            "segment",
+            "scheduled_at",
+            "status",
+            "create_task_title",
+            "audience_size",
+            "targeted_count",
+            "suppressed_count",
+            "progress_percent",
+            "started_at",
+            "finished_at",
+            "created_at",
+        ]
+
+
+class CampaignInputSerializer(serializers.Serializer):
+    clinic_id = serializers.CharField(max_length=40)
+    name = serializers.CharField(max_length=200)
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    template_key = serializers.SlugField(max_length=64)
+    segment = SegmentSerializer(required=False, default=dict)
+    scheduled_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    create_task_title = serializers.CharField(
+        max_length=200, required=False, default="", allow_blank=True
+    )
+
+
+class CampaignAnalyticsSerializer(serializers.Serializer):
+    audience_size = serializers.IntegerField()
+    targeted = serializers.IntegerField()
+    suppressed = serializers.IntegerField()
+    deferred = serializers.IntegerField()
+    queued = serializers.IntegerField()
+    sent = serializers.IntegerField()
+    delivered = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+    task_completions = serializers.IntegerField()
+
+
+class EngagementDaySerializer(serializers.Serializer):
+    day = serializers.DateField()
+    sent = serializers.IntegerField()
+    delivered = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    suppressed = serializers.IntegerField()
+    tasks_completed = serializers.IntegerField()
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    """The log row: no recipient address and no content (PHI)."""
+
+    id = serializers.CharField(source="public_id", read_only=True)
+    recipient_id = serializers.CharField(source="recipient.public_id", default=None)
+    campaign_id = serializers.CharField(source="campaign.public_id", default=None)
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "channel",
+            "purpose",
+            "template_key",
+            "language",
+            "recipient_id",
+            "campaign_id",
+            "status",
+            "urgent",
+            "send_after",
+            "provider",
+            "attempts",
+            "last_error",
+            "sent_at",
+            "delivered_at",
+            "failed_at",
+            "created_at",
+        ]
+
+
+class PushSubscriptionSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+
+    class Meta:
+        model = PushSubscription
+        fields = ["id", "endpoint", "is_active", "created_at"]
+
+
+class PushKeysSerializer(serializers.Serializer):
+    # "p256dh" on the wire: the camelCase parser reads it as p_256dh.
+    p_256dh = serializers.CharField(max_length=200)
+    auth = serializers.CharField(max_length=100)
+
+
+class PushSubscriptionInputSerializer(serializers.Serializer):
+    """The browser's ``PushSubscription.toJSON()``."""
+
+    endpoint = serializers.URLField(max_length=1000)
+    keys = PushKeysSerializer()
+
+
+class PreferencesSerializer(serializers.Serializer):
+    """True when the patient accepts messages on that channel."""
+
+    sms = serializers.BooleanField(required=False)
+    email = serializers.BooleanField(required=False)
+    push = serializers.BooleanField(required=False)
+
+
+class OptOutSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+
+    class Meta:
+        model = OptOut
+        fields = ["id", "channel", "source", "created_at"]
