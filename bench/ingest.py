@@ -65,6 +65,16 @@ BENCH_ENV = {
     "ENGAGEMENT_QUIET_HOURS_START": "00:00",
     "ENGAGEMENT_QUIET_HOURS_END": "00:00",
     "CELERY_TASK_ALWAYS_EAGER": "false",
+    # No provider is reached: console backends, placeholder secrets for the DEBUG-off checks.
+    "SMS_BACKEND": "engagement.channels.sms_console.ConsoleSMSTransport",
+    "PUSH_BACKEND": "engagement.channels.push_console.ConsolePushTransport",
+    "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+    "PAYMENTS_STRIPE_BACKEND": "console",
+    "STRIPE_SECRET_KEY": "sk_test_bench",
+    "STRIPE_WEBHOOK_SECRET": "whsec_bench",
+    "BILLING_PROVIDER_BACKEND": "console",
+    "BILLING_PROVIDER_SECRET_KEY": "bench-billing",
+    "BILLING_PROVIDER_WEBHOOK_SECRET": "bench-billing-webhook",
 }
 PATHS = {"ingest": "/api/v1/leads/ingest", "floor": "/bench/floor"}
 
