@@ -446,8 +446,55 @@ WEBHOOK_ALERT_FROM_EMAIL = env.str("WEBHOOK_ALERT_FROM_EMAIL", default="webhooks
 EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=30)
 
 # --- payments ---
+# Stripe: "stripe" (the SDK; the production default) or "console" (no network, local fake ids;
+# the DEBUG default). Tests set the console backends in pyproject's env and fake Stripe at the
+# HTTP boundary where they need it (``STRIPE_API_BASE``).
+PAYMENTS_STRIPE_BACKEND = env.str(
+    "PAYMENTS_STRIPE_BACKEND", default="console" if DEBUG else "stripe"
+)
+STRIPE_SECRET_KEY = production_secret("STRIPE_SECRET_KEY", dev_default="")
+STRIPE_WEBHOOK_SECRET = production_secret("STRIPE_WEBHOOK_SECRET", dev_default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+# Platform fee kept from each completed booking before the specialist's payout (basis points).
+PAYMENTS_PLATFORM_FEE_BPS = env.int("PAYMENTS_PLATFORM_FEE_BPS", default=1500)
+PAYMENTS_SPECIALIST_MIN_PAYOUT = env.int("PAYMENTS_SPECIALIST_MIN_PAYOUT", default=1000)
+PAYMENTS_BALANCE_ALERT_MIN = env.int("PAYMENTS_BALANCE_ALERT_MIN", default=10000)
+# Partner referral fees: paid when a partner's due total reaches the threshold (minor units).
+PARTNER_PAYMENT_MIN_PAYOUT = env.int("PARTNER_PAYMENT_MIN_PAYOUT", default=5000)
+PARTNER_PAYMENT_DUE_DAYS = env.int("PARTNER_PAYMENT_DUE_DAYS", default=30)
+INVOICE_DUE_DAYS = env.int("INVOICE_DUE_DAYS", default=30)
+# External subscription billing provider ("CVT"): "http" (production default) or "console"
+# (DEBUG default: keys starting cvt_test_ verify, charges succeed, no network).
+BILLING_PROVIDER_BACKEND = env.str(
+    "BILLING_PROVIDER_BACKEND", default="console" if DEBUG else "http"
+)
+BILLING_PROVIDER_API_URL = env.str("BILLING_PROVIDER_API_URL", default="")
+BILLING_PROVIDER_SECRET_KEY = production_secret("BILLING_PROVIDER_SECRET_KEY", dev_default="")
+BILLING_PROVIDER_WEBHOOK_SECRET = production_secret(
+    "BILLING_PROVIDER_WEBHOOK_SECRET", dev_default=""
+)
+BILLING_PROVIDER_WEBHOOK_TOLERANCE_SECONDS = env.int(
+    "BILLING_PROVIDER_WEBHOOK_TOLERANCE_SECONDS", default=300
+)
+BILLING_PROVIDER_TIMEOUT_SECONDS = env.float("BILLING_PROVIDER_TIMEOUT_SECONDS", default=10.0)
+# Monthly subscription price per plan, minor units of BILLING_CURRENCY.
+BILLING_CURRENCY = env.str("BILLING_CURRENCY", default="USD")
+BILLING_PLAN_PRICES = {
+    "basic": env.int("BILLING_PRICE_BASIC", default=2999),
+    "pro": env.int("BILLING_PRICE_PRO", default=4999),
+    "enterprise": env.int("BILLING_PRICE_ENTERPRISE", default=9999),
+}
 
 # --- leads ---
+LEADS_RSA_KEY_SIZE = env.int("LEADS_RSA_KEY_SIZE", default=2048)
+# A rotated encryption key pair keeps decrypting for this long.
+LEADS_KEY_GRACE_DAYS = env.int("LEADS_KEY_GRACE_DAYS", default=14)
+LEADS_INGEST_RATE_LIMIT_PER_MINUTE = env.int("LEADS_INGEST_RATE_LIMIT_PER_MINUTE", default=100)
+LEADS_FALLBACK_CATEGORY = env.str("LEADS_FALLBACK_CATEGORY", default="general")
+# Printed in partners' setup instructions (generate_partner_keys, docs).
+LEADS_PUBLIC_API_URL = env.str("LEADS_PUBLIC_API_URL", default="https://api.careos.app")
 
 # --- support ---
 # A solved ticket can be reopened for this many days; then the sweep closes it.

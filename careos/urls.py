@@ -21,5 +21,7 @@ urlpatterns = [
         path("api/v1/", include(f"{app}.api.urls"))
         for app in ("rbac", "engagement", "partners", "payments", "leads", "support", "connectors")
     ],
+    # The lead-ingest seed's original path, for partners already integrated.
+    path("api/", include("leads.api.urls_legacy")),
     path("o/", include("partners.oauth_urls", namespace="oauth2_provider")),
 ]

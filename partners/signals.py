@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
+from django.dispatch import Signal
 from oauth2_provider.models import AccessToken
 
 from partners import ratelimit
@@ -25,3 +26,12 @@ def connect() -> None:
         )
     # Revoking a token deletes it (and a revoked refresh token deletes its access token).
     post_delete.connect(_bump_after_commit, sender=AccessToken, dispatch_uid="bump-del-token")
+
+
+# --- hooks for the apps above partners (which partners never imports) ---------------------
+
+# Sent by ``generate_partner_keys`` after it issued an API key, with ``partner``,
+# ``environment`` ("live"|"test") and ``api_key_secret`` (the key just issued, shown once).
+# A receiver may create what the partner needs next and return setup text to print (a ``str``;
+# ``""`` prints nothing). Receivers raising ``DomainError`` abort the command with its message.
+partner_keys_generated = Signal()

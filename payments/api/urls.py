@@ -1,1 +1,42 @@
-urlpatterns: list = []
+from django.urls import path
+
+from payments.api import views
+
+app_name = "payments"
+
+urlpatterns = [
+    path("payments/bookings", views.BookingListCreateView.as_view(), name="bookings"),
+    path("payments/bookings/<str:booking_id>", views.BookingDetailView.as_view(), name="booking"),
+    path(
+        "payments/bookings/<str:booking_id>/pay", views.BookingPayView.as_view(), name="booking-pay"
+    ),
+    path(
+        "payments/bookings/<str:booking_id>/receipt",
+        views.BookingReceiptView.as_view(),
+        name="booking-receipt",
+    ),
+    path(
+        "payments/payments/<str:payment_id>/refunds",
+        views.PaymentRefundsView.as_view(),
+        name="payment-refunds",
+    ),
+    path("payments/stripe/webhook", views.StripeWebhookView.as_view(), name="stripe-webhook"),
+    path(
+        "payments/billing-provider/webhook",
+        views.BillingProviderWebhookView.as_view(),
+        name="billing-provider-webhook",
+    ),
+    path(
+        "payments/partner-payments",
+        views.PartnerPaymentListView.as_view(),
+        name="partner-payments",
+    ),
+    path(
+        "payments/partner-payments/summary",
+        views.PartnerPaymentSummaryView.as_view(),
+        name="partner-payments-summary",
+    ),
+    path("payments/payouts", views.SpecialistPayoutListView.as_view(), name="payouts"),
+    path("payments/payouts/balance", views.SpecialistBalanceView.as_view(), name="payout-balance"),
+    path("business/register", views.BusinessRegisterView.as_view(), name="business-register"),
+]

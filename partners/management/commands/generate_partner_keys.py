@@ -12,6 +12,7 @@ from careos.actors import system_actor
 from careos.errors import DomainError
 from partners.models import ApiKey, Partner
 from partners.services.credentials import api_key_generate
+from partners.signals import partner_keys_generated
 
 
 class Command(BaseCommand):
@@ -66,3 +67,15 @@ class Command(BaseCommand):
             "Rotate with POST /api/v1/partners/me/keys/<id>/rotate (the old key keeps working "
             "for the grace period) and revoke a leaked key at once with .../revoke.\n"
         )
+        try:
+            responses = partner_keys_generated.send(
+                sender=Command,
+                partner=partner,
+                environment=environment,
+                api_key_secret=issued.secret,
+            )
+        except DomainError as exc:
+            raise CommandError(exc.detail) from exc
+        for _receiver, text in responses:
+            if text:
+                self.stdout.write(f"\n{text}")

@@ -1,0 +1,360 @@
+"""Partner lead ingest (lead-ingest-from-partners.md, "Integration Flow" step 7)."""
+
+import hashlib
+import hmac
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import phonenumbers
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.http import HttpRequest
+from django.utils import timezone
+
+from careos.actors import Actor, system_actor
+from careos.errors import DomainError
+from engagement.models import Channel, MessageStatus
+from engagement.services.messages import message_send
+from engagement.services.optouts import is_opted_out
+from leads.models import IngestFailureCount, Lead, normalize_business_category
+from leads.selectors import (
+    healthcare_category_for,
+    lead_for_source,
+    referral_fee_for,
+)
+from leads.services.keys import DecryptionFailedError, UnknownKeyIdError, phone_decrypt
+from leads.texts import WELCOME_TEMPLATE_KEY, referral_consent_language, supported_language
+from partners.models import Partner
+from partners.services.events import publish_event
+from payments.services.partner_payments import partner_payment_accrue
+from rbac.models import ConsentRecord, phone_blind_index
+from rbac.services import audit_record, consent_record, patient_get_or_create
+
+logger = logging.getLogger("leads.ingest")
+
+WELCOME_PURPOSE = "welcome_from_referral"
+
+
+class PhoneInvalidError(DomainError):
+    code = "phone_invalid"
+    status = 422
+    title = "The decrypted phone is not a valid phone number"
+
+
+class PhoneHashMismatchError(DomainError):
+    code = "phone_hash_mismatch"
+    status = 422
+    title = "phoneHash does not match the phone number"
+
+
+class ConsentRequiredError(DomainError):
+    code = "consent_required"
+    status = 422
+    title = "The person's consent is required"
+
+
+# Refusals counted per partner (IngestFailureCount) for the admin and alerts.
+COUNTED_ERRORS: tuple[type[DomainError], ...] = (
+    DecryptionFailedError,
+    UnknownKeyIdError,
+    PhoneInvalidError,
+    PhoneHashMismatchError,
+    ConsentRequiredError,
+)
+
+
+@dataclass(frozen=True)
+class ConsentInput:
+    given: bool
+    text: str
+    method: str
+    timestamp: datetime | None
+
+
+@dataclass(frozen=True)
+class LeadIngestInput:
+    source_lead_id: str
+    encrypted_phone: str
+    key_id: str
+    phone_hash: str
+    business_category: str
+    consent: ConsentInput | None
+    first_name: str = ""
+    last_name: str = ""
+    need: str = ""
+    language: str = "en"
+    location_state: str = ""
+    country: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    lead: Lead
+    created: bool
+
+
+def phone_normalize(*, raw: str, country: str = "") -> str:
+    """E.164 of ``raw`` (``country`` is the region for numbers without ``+``)."""
+    try:
+        number = phonenumbers.parse(raw, (country or "").upper() or None)
+    except phonenumbers.NumberParseException:
+        raise PhoneInvalidError("The phone number is not valid.") from None
+    if not phonenumbers.is_valid_number(number):
+        raise PhoneInvalidError("The phone number is not valid.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_hash_verify(*, phone_e164: str, expected_hex: str) -> None:
+    digest = hashlib.sha256(phone_e164.encode()).hexdigest()
+    if not hmac.compare_digest(digest, expected_hex.strip().lower()):
+        raise PhoneHashMismatchError("phoneHash must be the SHA-256 of the E.164 phone number.")
+
+
+def _consent_check(consent: ConsentInput | None) -> ConsentInput:
+    if consent is None or not consent.given or not consent.text.strip() or not consent.timestamp:
+        raise ConsentRequiredError(
+            "consent.given must be true, with the text shown to the person and its timestamp."
+        )
+    return consent
+
+
+def lead_event_payload(lead: Lead) -> dict[str, Any]:
+    """What partners' webhooks receive about a lead: no PHI."""
+    return {
+        "leadId": lead.public_id,
+        "sourceLeadId": lead.source_lead_id,
+        "status": lead.status,
+        "healthcareCategory": lead.healthcare_category,
+    }
+
+
+def lead_ingest(
+    *,
+    partner: Partner,
+    data: LeadIngestInput,
+    actor: Actor,
+    request: HttpRequest | None = None,
+) -> IngestResult:
+    """Steps 2-10 of the ingest, in one transaction; a repeated ``sourceLeadId`` (also a
+    concurrent one) returns the original lead and writes nothing. Raises ``UnknownKeyIdError``,
+    ``DecryptionFailedError``, ``PhoneInvalidError``, ``PhoneHashMismatchError`` and
+    ``ConsentRequiredError``; on any error nothing is written."""
+    raw_phone = phone_decrypt(partner=partner, kid=data.key_id, ciphertext_b64=data.encrypted_phone)
+    phone = phone_normalize(raw=raw_phone, country=data.country)
+    phone_hash_verify(phone_e164=phone, expected_hex=data.phone_hash)
+    consent = _consent_check(data.consent)
+    with transaction.atomic():
+        existing = lead_for_source(partner=partner, source_lead_id=data.source_lead_id)
+        if existing is not None:
+            return IngestResult(lead=existing, created=False)
+        try:
+            # The savepoint: a concurrent duplicate that committed first makes the Lead insert
+            # fail on the unique (partner, sourceLeadId); everything this call wrote is undone.
+            with transaction.atomic():
+                lead = _ingest_new(
+                    partner=partner,
+                    data=data,
+                    phone=phone,
+                    consent=consent,
+                    actor=actor,
+                    request=request,
+                )
+        except IntegrityError:
+            original = lead_for_source(partner=partner, source_lead_id=data.source_lead_id)
+            if original is None:
+                raise
+            return IngestResult(lead=original, created=False)
+    return IngestResult(lead=lead, created=True)
+
+
+def _ingest_new(
+    *,
+    partner: Partner,
+    data: LeadIngestInput,
+    phone: str,
+    consent: ConsentInput,
+    actor: Actor,
+    request: HttpRequest | None,
+) -> Lead:
+    language = supported_language(data.language)
+    _phone_lock(phone)
+    patient, created = patient_get_or_create(
+        phone=phone,
+        actor=actor,
+        preferred_language=language,
+        source=f"{partner.slug}_referral",
+        source_lead_id=data.source_lead_id,
+        location_state=data.location_state,
+    )
+    fee, currency = referral_fee_for(partner=partner)
+    lead = Lead(
+        partner=partner,
+        patient=patient,
+        source_platform=partner.slug,
+        source_lead_id=data.source_lead_id,
+        encryption_kid=data.key_id,
+        first_name=data.first_name,
+        last_name=data.last_name,
+        need=data.need,
+        metadata=json.dumps(data.metadata, sort_keys=True) if data.metadata else "",
+        business_category=normalize_business_category(data.business_category),
+        healthcare_category=healthcare_category_for(data.business_category),
+        language=language,
+        location_state=data.location_state,
+        country=data.country.upper(),
+        referral_fee_minor=fee,
+        referral_fee_currency=currency,
+    )
+    lead.consent = consent_record(
+        patient=patient,
+        consent_type=ConsentRecord.Type.PARTNER_REFERRAL,
+        status=ConsentRecord.Status.CONFIRMED,
+        text=consent.text,
+        language=language,
+        source_platform=partner.slug,
+        method=consent.method,
+        given_at=consent.timestamp,
+        scope={
+            "partner": partner.public_id,
+            "leadId": lead.public_id,
+            "statement": referral_consent_language(language=language, partner_name=partner.name),
+        },
+        actor=actor,
+    )
+    # The welcome SMS is composed and queued by a task after commit (nothing is announced
+    # that did not happen); an SMS opt-out is known now, so the partner hears it at once.
+    lead.welcome_message_queued = not is_opted_out(channel=Channel.SMS, address=phone)
+    lead.save(force_insert=True)
+    audit_record(
+        actor=actor,
+        action="lead.created",
+        target_type="lead",
+        target_ref=lead.public_id,
+        patient=patient,
+        request=request,
+        metadata={
+            "partner": partner.public_id,
+            "sourceLeadId": lead.source_lead_id,
+            "healthcareCategory": lead.healthcare_category,
+            "newPatient": created,
+        },
+    )
+    _referral_fee_accrue(partner=partner, lead=lead, actor=actor)
+    publish_event(
+        event_type="lead.created",
+        owner=partner,
+        payload=lead_event_payload(lead),
+    )
+    if lead.welcome_message_queued:
+        transaction.on_commit(lambda: welcome_queue(lead_id=lead.pk))
+    return lead
+
+
+def _phone_lock(phone: str) -> None:
+    """Serialise concurrent ingests of one phone number (PostgreSQL, until commit), so the
+    find-or-create sees a patient another ingest just created instead of making a second."""
+    if connection.vendor != "postgresql":
+        return  # SQLite serialises writers anyway
+    key = int(phone_blind_index(phone)[:15], 16)  # 60 bits: fits a signed bigint
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def _referral_fee_accrue(*, partner: Partner, lead: Lead, actor: Actor) -> None:
+    if lead.referral_fee_minor <= 0:
+        return
+    partner_payment_accrue(
+        partner=partner,
+        referral_ref=lead.public_id,
+        amount=lead.referral_fee_minor,
+        currency=lead.referral_fee_currency,
+        actor=actor,
+    )
+
+
+def welcome_queue(*, lead_id: int) -> None:
+    """Queue the welcome task; never raises (a broker outage is caught up by the sweep)."""
+    from leads import tasks
+
+    try:
+        tasks.send_lead_welcome.delay(lead_id=lead_id)
+    except Exception:
+        logger.warning("welcome task for lead %s not queued; the sweep will retry", lead_id)
+
+
+@transaction.atomic
+def lead_welcome_send(*, lead_id: int) -> Lead | None:
+    """Send (record and queue, via engagement) the lead's localized welcome SMS once.
+
+    A welcome that cannot be composed (no template) is given up: logged, and the lead marked
+    not queued. Running twice sends once (the lead is locked; engagement dedupes per lead)."""
+    lead = (
+        Lead.objects.select_for_update(of=("self",))
+        .select_related("patient", "partner")
+        .filter(pk=lead_id)
+        .first()
+    )
+    if lead is None or lead.welcome_message_ref or not lead.welcome_message_queued:
+        return lead
+    try:
+        with transaction.atomic():
+            message = message_send(
+                channel=Channel.SMS,
+                recipient=lead.patient,
+                purpose=WELCOME_PURPOSE,
+                template_key=WELCOME_TEMPLATE_KEY,
+                context={"first_name": lead.first_name, "partner_name": lead.partner.name},
+                language=lead.language,
+                dedupe_key=f"lead:{lead.public_id}",
+                actor=system_actor("leads.welcome"),
+            )
+    except DomainError as exc:
+        logger.warning("welcome SMS for %s not sent: %s", lead.public_id, exc.code)
+        lead.welcome_message_queued = False
+        lead.save(update_fields=["welcome_message_queued", "updated_at"])
+        return lead
+    lead.welcome_message_ref = message.public_id
+    lead.welcome_message_queued = message.status != MessageStatus.SUPPRESSED
+    lead.save(update_fields=["welcome_message_ref", "welcome_message_queued", "updated_at"])
+    return lead
+
+
+def leads_welcome_sweep(*, now: datetime | None = None) -> int:
+    """Queue the welcome of leads whose after-commit queueing was lost (broker outage, crash):
+    created over two minutes and less than a day ago, still without a message."""
+    now = now or timezone.now()
+    ids = list(
+        Lead.objects.filter(
+            welcome_message_queued=True,
+            welcome_message_ref="",
+            created_at__lt=now - timedelta(minutes=2),
+            created_at__gte=now - timedelta(days=1),
+        ).values_list("pk", flat=True)[:500]
+    )
+    for lead_id in ids:
+        welcome_queue(lead_id=lead_id)
+    return len(ids)
+
+
+def ingest_failure_record(*, partner: Partner, code: str) -> None:
+    """Count a refused ingest (outside the refused request's transaction, which wrote nothing)."""
+    now = timezone.now()
+    day = now.date()
+    updated = IngestFailureCount.objects.filter(partner=partner, day=day, code=code).update(
+        count=F("count") + 1, last_at=now
+    )
+    if not updated:
+        try:
+            with transaction.atomic():
+                IngestFailureCount.objects.create(
+                    partner=partner, day=day, code=code, count=1, last_at=now
+                )
+        except IntegrityError:
+            IngestFailureCount.objects.filter(partner=partner, day=day, code=code).update(
+                count=F("count") + 1, last_at=now
+            )
+    logger.warning("lead ingest refused for partner %s: %s", partner.slug, code)

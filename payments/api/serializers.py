@@ -1,0 +1,197 @@
+from rest_framework import serializers
+
+from payments.models import (
+    Booking,
+    BookingLineItem,
+    PartnerPayment,
+    Payment,
+    Refund,
+    SpecialistPayout,
+)
+
+
+class LineItemInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=BookingLineItem.Kind.choices)
+    description = serializers.CharField(max_length=200)
+    unit_amount = serializers.IntegerField(min_value=0, max_value=10**10, help_text="Minor units.")
+    quantity = serializers.IntegerField(min_value=1, max_value=10**4, default=1)
+
+
+class BookingCreateSerializer(serializers.Serializer):
+    clinic_id = serializers.CharField(max_length=40)
+    patient_id = serializers.CharField(
+        max_length=40, required=False, help_text="Staff only: the patient booked for."
+    )
+    specialist_id = serializers.CharField(max_length=40, required=False)
+    service = serializers.CharField(max_length=200)
+    starts_at = serializers.DateTimeField()
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", help_text="ISO 4217, e.g. USD.")
+    line_items = LineItemInputSerializer(many=True, allow_empty=False, max_length=50)
+
+
+class LineItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BookingLineItem
+        fields = ["kind", "description", "quantity", "unit_amount", "amount"]
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id")
+    refundable_amount = serializers.IntegerField()
+
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "status",
+            "amount",
+            "amount_refunded",
+            "refundable_amount",
+            "currency",
+            "paid_at",
+            "receipt_number",
+            "failure_code",
+        ]
+
+
+class BookingSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id")
+    clinic_id = serializers.CharField(source="clinic.public_id")
+    patient_id = serializers.CharField(source="patient.public_id")
+    specialist_id = serializers.CharField(
+        source="specialist.public_id", allow_null=True, default=None
+    )
+    line_items = LineItemSerializer(many=True)
+    payments = PaymentSerializer(many=True)
+
+    class Meta:
+        model = Booking
+        fields = [
+            "id",
+            "clinic_id",
+            "patient_id",
+            "specialist_id",
+            "service",
+            "starts_at",
+            "status",
+            "currency",
+            "total_amount",
+            "line_items",
+            "payments",
+            "created_at",
+        ]
+
+
+class PaymentStartSerializer(serializers.Serializer):
+    booking = BookingSerializer()
+    payment_id = serializers.CharField()
+    client_secret = serializers.CharField(help_text="Give to Stripe.js to confirm the payment.")
+
+
+class RefundCreateSerializer(serializers.Serializer):
+    amount = serializers.IntegerField(
+        min_value=1, required=False, help_text="Minor units; omit to refund all that remains."
+    )
+    reason = serializers.ChoiceField(choices=Refund.Reason.choices)
+    note = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
+
+
+class RefundSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id")
+    payment_id = serializers.CharField(source="payment.public_id")
+
+    class Meta:
+        model = Refund
+        fields = [
+            "id",
+            "payment_id",
+            "amount",
+            "currency",
+            "reason",
+            "note",
+            "status",
+            "created_at",
+        ]
+
+
+class PartnerPaymentSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id")
+
+    class Meta:
+        model = PartnerPayment
+        fields = [
+            "id",
+            "referral_ref",
+            "amount",
+            "currency",
+            "status",
+            "due_date",
+            "paid_at",
+            "stripe_transfer_id",
+            "created_at",
+        ]
+
+
+class PartnerPaymentSummarySerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    pending_amount = serializers.IntegerField()
+    pending_count = serializers.IntegerField()
+    due_amount = serializers.IntegerField()
+    paid_amount = serializers.IntegerField()
+    paid_count = serializers.IntegerField()
+    disputed_amount = serializers.IntegerField()
+    disputed_count = serializers.IntegerField()
+    cancelled_count = serializers.IntegerField()
+    minimum_payout = serializers.IntegerField()
+
+
+class PartnerPaymentSummaryListSerializer(serializers.Serializer):
+    currencies = PartnerPaymentSummarySerializer(many=True)
+
+
+class BusinessRegisterSerializer(serializers.Serializer):
+    provider_api_key = serializers.CharField(max_length=500, help_text="Your CVT API key.")
+    business_name = serializers.CharField(max_length=200)
+    email = serializers.EmailField()
+
+
+class BusinessRegisteredSerializer(serializers.Serializer):
+    partner_id = serializers.CharField()
+    name = serializers.CharField()
+    slug = serializers.CharField()
+    subscription_status = serializers.CharField()
+    plan = serializers.CharField()
+    api_key = serializers.CharField(help_text="Shown once; store it now.")
+
+
+class ReceivedSerializer(serializers.Serializer):
+    received = serializers.BooleanField()
+
+
+class SpecialistPayoutSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id")
+
+    class Meta:
+        model = SpecialistPayout
+        fields = [
+            "id",
+            "gross_amount",
+            "fee_amount",
+            "amount",
+            "currency",
+            "status",
+            "paid_at",
+            "created_at",
+        ]
+
+
+class BalanceSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    gross = serializers.IntegerField(help_text="Completed, paid bookings net of refunds.")
+    fee = serializers.IntegerField(help_text="The platform fee.")
+    net = serializers.IntegerField(help_text="What the next payout will send.")
+
+
+class BalanceListSerializer(serializers.Serializer):
+    balances = BalanceSerializer(many=True)
+    minimum_payout = serializers.IntegerField()

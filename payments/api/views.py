@@ -1,0 +1,353 @@
+"""payments API: bookings (pay at booking), receipts, refunds, Stripe and billing-provider
+webhooks, partner referral payments, business registration."""
+
+import json
+import logging
+from typing import Any
+
+import stripe
+from django.conf import settings
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from careos.actors import Actor
+from careos.api.exceptions import problem_response
+from careos.api.idempotency import idempotent
+from careos.errors import NotFoundError, PermissionDeniedError
+from partners.api.authentication import PartnerAuthentication
+from partners.api.base import PartnerAPIView
+from partners.api.permissions import RequiresScope
+from partners.scopes import READ_PAYMENTS
+from payments.api import serializers as s
+from payments.models import PartnerPayment, Refund, SpecialistPayout
+from payments.providers.billing_provider import provider_signature_valid
+from payments.providers.stripe_gateway import stripe_event_verify
+from payments.selectors import (
+    booking_for_user,
+    bookings_for_user,
+    partner_payments_for,
+    payment_for_user,
+)
+from payments.services.bookings import LineItemInput, booking_create, booking_pay, receipt_html
+from payments.services.partner_payments import partner_payment_summary
+from payments.services.payouts import specialist_balances
+from payments.services.refunds import refund_create
+from payments.services.stripe_webhooks import stripe_event_record
+from payments.services.subscriptions import billing_webhook_apply, business_register
+from rbac.models import Clinic, User
+from rbac.selectors import user_can
+
+logger = logging.getLogger(__name__)
+
+
+def _start_body(booking: Any, start: Any) -> dict[str, Any]:
+    return {
+        "booking": s.BookingSerializer(booking).data,
+        "payment_id": start.payment.public_id,
+        "client_secret": start.client_secret,
+    }
+
+
+@extend_schema(tags=["payments: bookings"])
+class BookingListCreateView(ListAPIView):
+    serializer_class = s.BookingSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return bookings_for_user(user=self.request.user)
+
+    @extend_schema(
+        request=s.BookingCreateSerializer,
+        responses={201: s.PaymentStartSerializer},
+        summary="Book and start paying: returns the Stripe client secret",
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        data = s.BookingCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        user: User = request.user  # type: ignore[assignment]
+        clinic = Clinic.objects.filter(public_id=v["clinic_id"], is_active=True).first()
+        if clinic is None:
+            raise NotFoundError("No such clinic.")
+        if user.kind == User.Kind.PATIENT and not v.get("patient_id"):
+            patient = user
+        else:
+            if not user_can(user, "payments.add_booking", clinic):
+                raise PermissionDeniedError("Booking for a patient needs payments.add_booking.")
+            patient = User.objects.filter(
+                public_id=v.get("patient_id", ""), kind=User.Kind.PATIENT
+            ).first()
+            if patient is None:
+                raise NotFoundError("No such patient.")
+        specialist = None
+        if v.get("specialist_id"):
+            specialist = User.objects.filter(
+                public_id=v["specialist_id"], kind=User.Kind.SPECIALIST
+            ).first()
+            if specialist is None:
+                raise NotFoundError("No such specialist.")
+        booking = booking_create(
+            patient=patient,
+            clinic=clinic,
+            specialist=specialist,
+            service=v["service"],
+            starts_at=v["starts_at"],
+            currency=v["currency"],
+            line_items=[LineItemInput(**item) for item in v["line_items"]],
+            actor=user,
+        )
+        start = booking_pay(booking=booking, actor=user)
+        booking = booking_for_user(user=user, public_id=booking.public_id)
+        return Response(_start_body(booking, start), status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["payments: bookings"])
+class BookingDetailView(APIView):
+    @extend_schema(responses=s.BookingSerializer, summary="A booking with its line items")
+    def get(self, request: Request, booking_id: str) -> Response:
+        booking = booking_for_user(user=request.user, public_id=booking_id)  # type: ignore[arg-type]
+        return Response(s.BookingSerializer(booking).data)
+
+
+@extend_schema(tags=["payments: bookings"])
+class BookingPayView(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: s.PaymentStartSerializer},
+        summary="Resume paying a booking (the same PaymentIntent while it is open)",
+    )
+    def post(self, request: Request, booking_id: str) -> Response:
+        booking = booking_for_user(user=request.user, public_id=booking_id)  # type: ignore[arg-type]
+        start = booking_pay(booking=booking, actor=request.user)  # type: ignore[arg-type]
+        booking = booking_for_user(user=request.user, public_id=booking_id)  # type: ignore[arg-type]
+        return Response(_start_body(booking, start))
+
+
+@extend_schema(tags=["payments: bookings"])
+class BookingReceiptView(APIView):
+    @extend_schema(
+        responses={(200, "text/html"): OpenApiTypes.STR},
+        summary="The itemized receipt as an HTML page (paid bookings only)",
+    )
+    def get(self, request: Request, booking_id: str) -> HttpResponse:
+        booking = booking_for_user(user=request.user, public_id=booking_id)  # type: ignore[arg-type]
+        if not any(p.paid_at for p in booking.payments.all()):
+            raise NotFoundError("This booking has no receipt yet.")
+        response = HttpResponse(
+            receipt_html(booking=booking), content_type="text/html; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'inline; filename="receipt-{booking.public_id}.html"'
+        return response
+
+
+@extend_schema(tags=["payments: refunds"])
+class PaymentRefundsView(ListAPIView):
+    serializer_class = s.RefundSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        payment = payment_for_user(user=self.request.user, public_id=self.kwargs["payment_id"])  # type: ignore[arg-type]
+        return Refund.objects.filter(payment=payment).select_related("payment")
+
+    @extend_schema(
+        request=s.RefundCreateSerializer,
+        responses={201: s.RefundSerializer},
+        summary="Refund all or part of a payment (billing role)",
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+    )
+    @idempotent
+    def post(self, request: Request, payment_id: str) -> Response:
+        data = s.RefundCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        payment = payment_for_user(user=request.user, public_id=payment_id)  # type: ignore[arg-type]
+        refund = refund_create(
+            payment=payment,
+            amount=data.validated_data.get("amount"),
+            reason=data.validated_data["reason"],
+            note=data.validated_data["note"],
+            actor=request.user,  # type: ignore[arg-type]
+        )
+        return Response(s.RefundSerializer(refund).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["payments: webhooks"])
+class StripeWebhookView(APIView):
+    """Stripe calls this; the body is verified with the SDK before anything is parsed."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request={"application/json": OpenApiTypes.OBJECT},
+        responses={200: s.ReceivedSerializer},
+        parameters=[
+            OpenApiParameter("Stripe-Signature", str, OpenApiParameter.HEADER, required=True)
+        ],
+        summary="Stripe webhook endpoint",
+    )
+    def post(self, request: Request) -> Response:
+        payload = request.body
+        signature = request.headers.get("Stripe-Signature", "")
+        if not settings.STRIPE_WEBHOOK_SECRET:
+            logger.error("Stripe webhook received but STRIPE_WEBHOOK_SECRET is not set")
+        try:
+            event = stripe_event_verify(payload=payload, signature=signature)
+        except (stripe.SignatureVerificationError, ValueError):
+            return problem_response(
+                status_code=400, code="invalid_signature", detail="The Stripe signature is invalid."
+            )
+        stripe_event_record(event=event.to_dict())
+        return Response({"received": True})
+
+
+@extend_schema(tags=["payments: webhooks"])
+class BillingProviderWebhookView(APIView):
+    """The billing provider's webhooks: ``CVT-Signature`` is the hex HMAC-SHA256 of
+    ``"<CVT-Timestamp>.<raw body>"`` with the webhook secret."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request={"application/json": OpenApiTypes.OBJECT},
+        responses={200: s.ReceivedSerializer},
+        parameters=[
+            OpenApiParameter("CVT-Signature", str, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter("CVT-Timestamp", str, OpenApiParameter.HEADER, required=True),
+        ],
+        summary="Billing provider webhook endpoint",
+    )
+    def post(self, request: Request) -> Response:
+        payload = request.body
+        if not provider_signature_valid(
+            payload=payload,
+            signature=request.headers.get("CVT-Signature", ""),
+            timestamp=request.headers.get("CVT-Timestamp", ""),
+        ):
+            return problem_response(
+                status_code=401, code="invalid_signature", detail="The signature is invalid."
+            )
+        try:
+            event = json.loads(payload)
+        except ValueError:
+            event = None
+        if not isinstance(event, dict):
+            return problem_response(
+                status_code=400, code="invalid_event", detail="Not a JSON object."
+            )
+        billing_webhook_apply(event=event)
+        return Response({"received": True})
+
+
+@extend_schema(tags=["payments: partner payments"])
+class PartnerPaymentListView(ListAPIView):
+    authentication_classes = [PartnerAuthentication]
+    permission_classes = [RequiresScope]
+    required_scopes = READ_PAYMENTS
+    serializer_class = s.PartnerPaymentSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        wanted = self.request.query_params.get("status")
+        if wanted and wanted not in PartnerPayment.Status.values:
+            wanted = "__none__"
+        return partner_payments_for(partner=self.request.auth.partner, status=wanted)
+
+    @extend_schema(
+        summary="Your referral fees (paginated)",
+        parameters=[
+            OpenApiParameter("status", str, enum=PartnerPayment.Status.values, required=False)
+        ],
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+@extend_schema(tags=["payments: partner payments"])
+class PartnerPaymentSummaryView(PartnerAPIView):
+    required_scopes = READ_PAYMENTS
+
+    @extend_schema(
+        responses=s.PartnerPaymentSummaryListSerializer,
+        summary="Totals of your referral fees per currency and status",
+    )
+    def get(self, request: Request) -> Response:
+        summaries = partner_payment_summary(partner=request.auth.partner)  # type: ignore[union-attr]
+        return Response(
+            {"currencies": s.PartnerPaymentSummarySerializer(summaries, many=True).data}
+        )
+
+
+@extend_schema(tags=["payments: business billing"])
+class BusinessRegisterView(APIView):
+    """The business's billing-provider API key is its credential here."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=s.BusinessRegisterSerializer,
+        responses={
+            201: s.BusinessRegisteredSerializer,
+            401: OpenApiResponse(description="The billing provider refused the key"),
+        },
+        summary="Register a business with its billing-provider API key",
+    )
+    def post(self, request: Request) -> Response:
+        data = s.BusinessRegisterSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        registration = business_register(
+            provider_key=v["provider_api_key"],
+            business_name=v["business_name"],
+            email=v["email"],
+            actor=Actor(kind="system", ref="business:self-registration", label="self-registration"),
+        )
+        partner, account = registration.partner, registration.account
+        return Response(
+            {
+                "partner_id": partner.public_id,
+                "name": partner.name,
+                "slug": partner.slug,
+                "subscription_status": account.subscription_status,
+                "plan": account.plan,
+                "api_key": registration.api_key_secret,
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+
+@extend_schema(tags=["payments: payouts"])
+class SpecialistPayoutListView(ListAPIView):
+    """The signed-in specialist's payout history."""
+
+    serializer_class = s.SpecialistPayoutSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return SpecialistPayout.objects.filter(specialist=self.request.user)
+
+    @extend_schema(summary="Your payouts")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+@extend_schema(tags=["payments: payouts"])
+class SpecialistBalanceView(APIView):
+    @extend_schema(responses=s.BalanceListSerializer, summary="Your balance awaiting payout")
+    def get(self, request: Request) -> Response:
+        balances = specialist_balances(specialist=request.user)  # type: ignore[arg-type]
+        return Response(
+            {
+                "balances": [
+                    {"currency": b.currency, "gross": b.gross, "fee": b.fee, "net": b.net}
+                    for b in balances
+                ],
+                "minimum_payout": settings.PAYMENTS_SPECIALIST_MIN_PAYOUT,
+            }
+        )

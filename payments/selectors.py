@@ -1,0 +1,53 @@
+"""payments reads shared by the API and the admin; tenant scoping lives here."""
+
+from django.db.models import QuerySet
+
+from careos.errors import NotFoundError
+from partners.models import Partner
+from payments.models import Booking, PartnerPayment, Payment
+from rbac.models import User
+from rbac.selectors import scope_to_user
+
+
+def bookings_for_user(*, user: User) -> QuerySet[Booking]:
+    """Bookings ``user`` may see: their own as patient, their clinics' with view_booking."""
+    return scope_to_user(
+        Booking.objects.select_related("clinic", "patient", "specialist").prefetch_related(
+            "line_items", "payments"
+        ),
+        user,
+        "payments.view_booking",
+        own_field="patient",
+    )
+
+
+def booking_for_user(*, user: User, public_id: str) -> Booking:
+    booking = bookings_for_user(user=user).filter(public_id=public_id).first()
+    if booking is None:
+        raise NotFoundError("No such booking.")
+    return booking
+
+
+def payment_for_user(*, user: User, public_id: str) -> Payment:
+    payment = (
+        scope_to_user(
+            Payment.objects.select_related("booking__clinic", "booking__partner"),
+            user,
+            "payments.view_payment",
+            clinic_field="booking__clinic",
+        )
+        .filter(public_id=public_id)
+        .first()
+    )
+    if payment is None:
+        raise NotFoundError("No such payment.")
+    return payment
+
+
+def partner_payments_for(
+    *, partner: Partner, status: str | None = None
+) -> QuerySet[PartnerPayment]:
+    queryset = PartnerPayment.objects.filter(partner=partner)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset
