@@ -3,6 +3,7 @@
 from typing import TextIO
 
 from careos.actors import system_actor
+from careos.demo import record_demo_credentials
 from rbac import services
 from rbac.models import Clinic, Membership, Role, User
 from rbac.roles import SPECIALIST, SUPPORT_AGENT
@@ -79,8 +80,4 @@ def seed(*, stdout: TextIO) -> None:
             created = True
         _line(stdout, created, f"{role.name.lower()} {username} in {clinic.name}")
 
-    try:
-        from careos.demo import record_demo_credentials
-    except ImportError:  # the kernel's demo-credentials helper is not merged yet
-        return
     record_demo_credentials(adminUsername=ADMIN_USERNAME, adminPassword=ADMIN_PASSWORD)

@@ -13,13 +13,14 @@ Permission model (``user_can``):
   - a ``User``: the clinics where that user is a patient, i.e. holds an active membership whose
     role slug is ``"patient"`` (clinic roles keep their template's slug);
   - anything with ``clinic_id``/``clinic`` set: that clinic; when that is empty, the clinics of
-    its ``patient`` (as for a ``User``);
+    its ``patient`` (a FK to the user model), as for a ``User``;
   - anything else: no clinic, so only superusers.
 * Object-level: a user may always *read* (``view_*`` permissions) their own records: the object
-  is the user, or its ``patient``/``owner``/``user`` is the user.
+  is the user, or its ``patient``/``owner``/``user`` FK (to the user model) is the user.
 
 The user's clinic→permissions map is loaded with one query and cached on the user instance (one
-request), so checking many objects costs no further queries. Services that change memberships
+request), so checking many objects costs no further queries (objects resolved through a patient
+cost one query per distinct patient, also cached). Services that change memberships
 clear it on the instance they are given (``permission_cache_clear``).
 """
 
@@ -28,6 +29,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Q, QuerySet
 
 from rbac.models import (
@@ -44,7 +46,7 @@ from rbac.roles import PATIENT, split_permission
 
 _PERMS_CACHE = "_rbac_clinic_permissions"
 _PATIENT_CLINICS_CACHE = "_rbac_patient_clinic_ids"
-_OWNER_ATTRS = ("patient_id", "owner_id", "user_id")
+_OWNER_FIELDS = ("patient", "owner", "user")
 
 
 def clinic_permissions(user: User) -> dict[int, frozenset[str]]:
@@ -73,41 +75,64 @@ def permission_cache_clear(user: User) -> None:
             delattr(user, attr)
 
 
-def patient_clinic_ids(patient: User) -> frozenset[int]:
-    """Clinics where ``patient`` holds an active membership with the patient role (cached)."""
-    cached = getattr(patient, _PATIENT_CLINICS_CACHE, None)
-    if cached is not None:
-        return cached
-    ids = frozenset(
-        Membership.objects.filter(user=patient, is_active=True, role__slug=PATIENT).values_list(
-            "clinic_id", flat=True
-        )
+def patient_clinic_ids(patient_id: int) -> frozenset[int]:
+    """Clinics where the user ``patient_id`` holds an active membership with the patient role."""
+    return frozenset(
+        Membership.objects.filter(
+            user_id=patient_id, is_active=True, role__slug=PATIENT, clinic__is_active=True
+        ).values_list("clinic_id", flat=True)
     )
-    setattr(patient, _PATIENT_CLINICS_CACHE, ids)
-    return ids
 
 
-def _object_clinic_ids(obj: Any) -> Iterable[int]:
+def _cached_patient_clinic_ids(checker: User, patient_id: int) -> frozenset[int]:
+    cache: dict[int, frozenset[int]] | None = getattr(checker, _PATIENT_CLINICS_CACHE, None)
+    if cache is None:
+        cache = {}
+        setattr(checker, _PATIENT_CLINICS_CACHE, cache)
+    if patient_id not in cache:
+        cache[patient_id] = patient_clinic_ids(patient_id)
+    return cache[patient_id]
+
+
+def _user_fk_id(obj: Any, name: str) -> int | None:
+    """The id of the ``User`` that ``obj.<name>`` points to, or ``None``. On models only a
+    forward FK to the user model counts (an ``owner`` FK to a partner is not a user)."""
+    meta = getattr(obj, "_meta", None)
+    if meta is not None:
+        try:
+            field = meta.get_field(name)
+        except FieldDoesNotExist:
+            return None
+        if not (field.concrete and (field.many_to_one or field.one_to_one)):
+            return None
+        if field.related_model is not User:
+            return None
+        return getattr(obj, field.attname)
+    value = getattr(obj, name, None)
+    return value.pk if isinstance(value, User) else None
+
+
+def _object_clinic_ids(checker: User, obj: Any) -> Iterable[int]:
     if isinstance(obj, Clinic):
         return (obj.pk,)
     if isinstance(obj, User):
-        return patient_clinic_ids(obj)
+        return _cached_patient_clinic_ids(checker, obj.pk)
     clinic_id = getattr(obj, "clinic_id", None)
     if clinic_id is None:
         clinic = getattr(obj, "clinic", None)
-        clinic_id = getattr(clinic, "pk", None)
+        clinic_id = clinic.pk if isinstance(clinic, Clinic) else None
     if clinic_id is not None:
         return (clinic_id,)
-    patient = getattr(obj, "patient", None)
-    if isinstance(patient, User):
-        return patient_clinic_ids(patient)
+    patient_id = _user_fk_id(obj, "patient")
+    if patient_id is not None:
+        return _cached_patient_clinic_ids(checker, patient_id)
     return ()
 
 
 def _is_own_record(user: User, obj: Any) -> bool:
     if isinstance(obj, User):
         return obj.pk == user.pk
-    return any(getattr(obj, attr, None) == user.pk for attr in _OWNER_ATTRS)
+    return any(_user_fk_id(obj, name) == user.pk for name in _OWNER_FIELDS)
 
 
 def _is_read(permission: str) -> bool:
@@ -127,7 +152,9 @@ def user_can(user: User | AnonymousUser | None, permission: str, obj: Any = None
     grants = clinic_permissions(user)
     if obj is None:
         return any(permission in perms for perms in grants.values())
-    return any(permission in grants.get(clinic_id, ()) for clinic_id in _object_clinic_ids(obj))
+    return any(
+        permission in grants.get(clinic_id, ()) for clinic_id in _object_clinic_ids(user, obj)
+    )
 
 
 def clinics_where(user: User | AnonymousUser | None, permission: str) -> QuerySet[Clinic]:

@@ -9,10 +9,13 @@ import ipaddress
 import re
 import zoneinfo
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from django.apps import apps as global_apps
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils.timezone import now as timezone_now
@@ -189,12 +192,17 @@ _LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 _REGION_RE = re.compile(r"^[A-Z0-9-]{1,32}$")
 
 
+@lru_cache(maxsize=1)
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
 def clinic_settings_clean(
     *, timezone: str, languages: list[str], regions: list[str]
 ) -> tuple[list[str], list[str]]:
     """Validate a clinic's timezone and normalise its language and region codes (deduplicated,
     regions upper-case); raises ``InvalidClinic`` naming the bad field in ``extra["field"]``."""
-    if timezone not in zoneinfo.available_timezones():
+    if timezone not in _timezones():
         raise InvalidClinic(f"unknown timezone {timezone!r}", extra={"field": "timezone"})
     if not isinstance(languages, list) or not isinstance(regions, list):
         raise InvalidClinic(
@@ -229,6 +237,12 @@ def clinic_create(
     )
     if not name.strip():
         raise InvalidClinic("name is required", extra={"field": "name"})
+    try:
+        validate_slug(slug)
+    except ValidationError as exc:
+        raise InvalidClinic(
+            "slug must be letters, digits, - or _", extra={"field": "slug"}
+        ) from exc
     if Clinic.objects.filter(slug=slug).exists():
         raise ClinicSlugTaken(f"slug {slug!r} is taken")
     try:

@@ -2,27 +2,12 @@
 
 from typing import Any
 
-from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from rbac.roles import split_permission
 from rbac.selectors import user_can
-
-
-class AuthenticationRequired(exceptions.APIException):
-    """401 even when the view's authenticators send no ``WWW-Authenticate`` (session auth), where
-    DRF would otherwise answer an anonymous request with 403."""
-
-    status_code = 401
-    default_detail = "Authentication credentials were not provided."
-    default_code = "credentials_missing"
-    problem_code = "credentials_missing"
-
-    def __init__(self, auth_header: str) -> None:
-        super().__init__()
-        self.auth_header = auth_header
 
 
 class HasClinicPermission(BasePermission):
@@ -56,13 +41,9 @@ class HasClinicPermission(BasePermission):
             )
         return permission
 
-    def _authenticated(self, request: Request, view: APIView) -> None:
-        if not (request.user and request.user.is_authenticated):
-            header = view.get_authenticate_header(request) or 'Session realm="careos"'
-            raise AuthenticationRequired(header)
-
     def has_permission(self, request: Request, view: APIView) -> bool:
-        self._authenticated(request, view)
+        if not (request.user and request.user.is_authenticated):
+            return False  # DRF raises NotAuthenticated: a 401 problem with a challenge
         permission = self.required(request, view)
         if permission is None:
             return False
@@ -73,6 +54,5 @@ class HasClinicPermission(BasePermission):
         return user_can(request.user, permission)
 
     def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
-        self._authenticated(request, view)
         permission = self.required(request, view)
         return permission is not None and user_can(request.user, permission, obj)

@@ -1,6 +1,7 @@
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Permission
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -276,3 +277,42 @@ def test_role_templates_read_only_for_non_superusers(make_user, clinic_a: Clinic
     assert clone.name == "Patient (A)" and clone.permissions.count() == 0
     assert Role.objects.get(pk=template.pk).name == "Patient"
     assert AuditEvent.objects.filter(action="role.changed", target_ref=clone.public_id).exists()
+
+
+def test_edit_user_phone_in_admin_updates_blind_index(admin_client: Client, patient_a: User):
+    url = reverse("admin:rbac_user_change", args=[patient_a.pk])
+    response = admin_client.post(
+        url,
+        {
+            "username": patient_a.username,
+            "kind": "patient",
+            "first_name": "Ana",
+            "last_name": "Diaz",
+            "email": "ana@example.com",
+            "phone": "+12125559999",
+            "date_of_birth": "1980-02-03",
+            "preferred_language": "es",
+            "region": "NY",
+            "timezone": "America/New_York",
+            "source": "",
+            "source_lead_id": "",
+            "location_state": "",
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    stored = User.objects.get(pk=patient_a.pk)
+    assert (stored.phone, stored.first_name, stored.preferred_language) == (
+        "+12125559999",
+        "Ana",
+        "es",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT phone, first_name FROM rbac_user WHERE id = %s", [patient_a.pk])
+        stored_phone, stored_name = cursor.fetchone()
+    assert "9999" not in stored_phone and stored_name != "Ana"  # ciphertext at rest
+    rows = admin_client.get(changelist("user"), {"q": "+12125559999"}).context["cl"].result_list
+    assert [u.pk for u in rows] == [patient_a.pk]
+    assert not admin_client.get(changelist("user"), {"q": "+12125550101"}).context["cl"].result_list
+    event = AuditEvent.objects.get(action="user.changed", target_ref=patient_a.public_id)
+    assert "phone" in event.metadata["fields"] and "+1212" not in str(event.metadata)

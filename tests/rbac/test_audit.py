@@ -1,5 +1,3 @@
-import os
-
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
@@ -9,14 +7,9 @@ from careos.actors import Actor
 from rbac import services
 from rbac.models import AuditEvent, Clinic, User
 from rbac.selectors import audit_events_for_patient
+from tests.infra import require_postgresql
 
 pytestmark = pytest.mark.django_db
-
-# In CI (CI=true) the suite runs on PostgreSQL: a PostgreSQL-only test must run there, not skip.
-postgres_only = pytest.mark.skipif(
-    connection.vendor != "postgresql" and os.environ.get("CI") != "true",
-    reason="PostgreSQL-only (runs in CI)",
-)
 
 
 @pytest.fixture
@@ -60,9 +53,8 @@ def test_raw_sql_update_and_delete_fail(event: AuditEvent):
     assert AuditEvent.objects.get(pk=event.pk).action == "patient.viewed"
 
 
-@postgres_only
 def test_postgres_raw_sql_update_delete_truncate_fail(event: AuditEvent):
-    assert connection.vendor == "postgresql", "CI must run this on PostgreSQL"
+    require_postgresql()  # skips locally on SQLite, fails with CI=true
     with pytest.raises(DatabaseError, match="append-only: UPDATE refused"):
         raw("UPDATE rbac_auditevent SET reason = %s", [""])
     with pytest.raises(DatabaseError, match="append-only: DELETE refused"):

@@ -2,6 +2,7 @@ import io
 import json
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
@@ -49,10 +50,9 @@ def test_seed_is_idempotent_and_demo_login_works(settings, tmp_path):
     assert client.login(username="admin", password="careos-demo")
     assert client.get(reverse("admin:index")).status_code == 200
 
-    path = tmp_path / "demo-credentials.json"
-    if path.exists():  # careos.demo (kernel) records the login for `make run` and CI
-        data = json.loads(path.read_text())
-        assert (data["adminUsername"], data["adminPassword"]) == ("admin", "careos-demo")
+    # Recorded for `make run`'s banner and CI's authenticated schemathesis run.
+    data = json.loads((tmp_path / "demo-credentials.json").read_text())
+    assert (data["adminUsername"], data["adminPassword"]) == ("admin", "careos-demo")
 
 
 def test_seed_restores_a_changed_demo_admin(settings, tmp_path):
@@ -65,3 +65,13 @@ def test_seed_restores_a_changed_demo_admin(settings, tmp_path):
     demo.seed(stdout=io.StringIO())
     admin.refresh_from_db()
     assert admin.is_superuser and admin.check_password("careos-demo")
+
+
+def test_seed_demo_command_runs_rbac_demo_twice(settings, tmp_path):
+    settings.DEMO_CREDENTIALS_FILE = tmp_path / "demo-credentials.json"
+    for _ in range(2):
+        out = io.StringIO()
+        call_command("seed_demo", stdout=out)
+    assert "exists : clinic CareOS Demo Clinic" in out.getvalue()
+    assert Clinic.objects.filter(name="CareOS Demo Clinic").count() == 1
+    assert User.objects.filter(username="admin", is_superuser=True).count() == 1

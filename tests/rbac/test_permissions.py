@@ -6,7 +6,7 @@ from django.contrib.auth.models import AnonymousUser, Permission
 from careos.actors import Actor
 from rbac import services
 from rbac.errors import RoleNotInClinic
-from rbac.models import AuditEvent, Clinic, Membership, User
+from rbac.models import AuditEvent, Clinic, ConsentRecord, Membership, User
 from rbac.selectors import clinics_where, user_can
 from tests.rbac.conftest import role
 
@@ -56,8 +56,8 @@ def test_anonymous_and_inactive_cannot(agent_a: User, clinic_a: Clinic):
 
 
 def test_patient_reads_own_records_only(patient_a: User, patient_b: User, clinic_a: Clinic):
-    own_consent = SimpleNamespace(clinic_id=clinic_a.pk, patient_id=patient_a.pk)
-    other = SimpleNamespace(clinic_id=clinic_a.pk, patient_id=patient_b.pk)
+    own_consent = SimpleNamespace(clinic_id=clinic_a.pk, patient=patient_a)
+    other = SimpleNamespace(clinic_id=clinic_a.pk, patient=patient_b)
     assert user_can(patient_a, "rbac.view_consentrecord", own_consent)
     assert user_can(patient_a, "rbac.view_user", patient_a)
     assert not user_can(patient_a, "rbac.view_consentrecord", other)
@@ -118,3 +118,32 @@ def test_grant_refuses_role_of_other_clinic(
 def test_malformed_permission_is_an_error(agent_a: User):
     with pytest.raises(ValueError):
         user_can(agent_a, "view_phi")
+
+
+def test_bare_ids_do_not_make_a_record_own(patient_a: User, clinic_b: Clinic):
+    # Only a reference to the user itself counts: an ``owner_id`` may be a partner's pk.
+    assert not user_can(patient_a, "rbac.view_clinic", SimpleNamespace(owner_id=patient_a.pk))
+    assert not user_can(patient_a, "rbac.view_clinic", SimpleNamespace(user_id=patient_a.pk))
+
+
+def test_model_objects_and_query_budget(
+    agent_a: User, patient_a: User, patient_b: User, actor: Actor, django_assert_num_queries
+):
+    def consent(patient: User) -> ConsentRecord:
+        return services.consent_record(
+            patient=patient, consent_type="marketing", text="ok", language="en", actor=actor
+        )
+
+    consents = [consent(patient_a) for _ in range(5)] + [consent(patient_b) for _ in range(5)]
+    rows = list(ConsentRecord.objects.filter(pk__in=[c.pk for c in consents]).order_by("pk"))
+    checker = User.objects.get(pk=agent_a.pk)
+    # No clinic on these consents: resolved through each patient's clinics, one query per
+    # distinct patient, plus one for the agent's permission map.
+    with django_assert_num_queries(3):
+        allowed = [user_can(checker, "rbac.view_consentrecord", row) for row in rows]
+    assert allowed == [True] * 5 + [False] * 5
+    own = User.objects.get(pk=patient_a.pk)
+    assert user_can(own, "rbac.view_consentrecord", rows[0])
+    assert not user_can(own, "rbac.view_consentrecord", rows[-1])
+    membership = Membership.objects.get(user=agent_a)
+    assert user_can(checker, "rbac.view_membership", membership)
