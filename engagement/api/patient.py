@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from engagement.api.permissions import SignedIn
+from engagement.api.permissions import PublicIdPathMixin, SignedIn
 from engagement.api.serializers import (
     OptOutSerializer,
     PreferencesSerializer,
@@ -30,16 +30,14 @@ class MyTasksView(generics.ListAPIView):
     serializer_class = TaskSerializer
 
     def get_queryset(self) -> QuerySet[PatientTask]:
-        queryset = PatientTask.objects.filter(patient=self.request.user)
-        wanted = self.request.query_params.get("status")
-        return queryset.filter(status=wanted) if wanted else queryset
+        return PatientTask.objects.filter(patient=self.request.user)
 
     @extend_schema(tags=TAGS, summary="My tasks")
     def get(self, request: Request) -> Response:
         return super().get(request)
 
 
-class MyTaskCompleteView(APIView):
+class MyTaskCompleteView(PublicIdPathMixin, APIView):
     permission_classes = [SignedIn]
 
     @extend_schema(tags=TAGS, summary="Mark my task done", request=None, responses=TaskSerializer)
@@ -97,7 +95,7 @@ class MyPushSubscriptionsView(generics.ListAPIView):
         )
 
 
-class MyPushSubscriptionView(APIView):
+class MyPushSubscriptionView(PublicIdPathMixin, APIView):
     permission_classes = [SignedIn]
 
     @extend_schema(tags=TAGS, summary="Unregister a browser", responses={204: None})

@@ -4,6 +4,7 @@ from engagement.models import (
     Campaign,
     Channel,
     Message,
+    MessageStatus,
     MessageTemplate,
     OptOut,
     PatientTask,
@@ -249,3 +250,14 @@ class OptOutSerializer(serializers.ModelSerializer):
     class Meta:
         model = OptOut
         fields = ["id", "channel", "source", "created_at"]
+
+
+class MessageFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=MessageStatus.choices, required=False)
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False)
+    purpose = serializers.CharField(max_length=64, required=False)
+    campaign_id = serializers.CharField(max_length=40, required=False)
+
+
+class TemplateFilterSerializer(serializers.Serializer):
+    key = serializers.CharField(max_length=64, required=False)

@@ -10,21 +10,24 @@ from rest_framework.views import APIView
 
 from careos.errors import NotFoundError
 from engagement import selectors
+from engagement.api.permissions import PublicIdPathMixin
 from engagement.api.serializers import (
     CampaignAnalyticsSerializer,
     CampaignInputSerializer,
     CampaignSerializer,
     EngagementDaySerializer,
+    MessageFilterSerializer,
     MessageSerializer,
     ReminderInputSerializer,
     ReminderSerializer,
     TaskInputSerializer,
     TaskSerializer,
+    TemplateFilterSerializer,
     TemplateInputSerializer,
     TemplatePreviewSerializer,
     TemplateSerializer,
 )
-from engagement.models import Campaign, Message, MessageTemplate, Reminder
+from engagement.models import Campaign, Channel, Message, MessageStatus, MessageTemplate, Reminder
 from engagement.services import campaigns, reminders, templates
 from rbac.api.permissions import HasClinicPermission
 
@@ -52,8 +55,10 @@ class TemplateListView(generics.ListAPIView):
     serializer_class = TemplateSerializer
 
     def get_queryset(self) -> QuerySet[MessageTemplate]:
+        filters = TemplateFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        key = filters.validated_data.get("key")
         queryset = MessageTemplate.objects.all()
-        key = self.request.query_params.get("key")
         return queryset.filter(key=key) if key else queryset
 
     @extend_schema(
@@ -77,7 +82,7 @@ class TemplateListView(generics.ListAPIView):
         return Response(TemplateSerializer(template).data, status=status.HTTP_201_CREATED)
 
 
-class TemplateDetailView(APIView):
+class TemplateDetailView(PublicIdPathMixin, APIView):
     permission_classes = [HasClinicPermission]
     required_permissions = {
         "GET": "engagement.view_messagetemplate",
@@ -105,7 +110,7 @@ class TemplateDetailView(APIView):
         return Response(TemplateSerializer(template).data)
 
 
-class TemplatePreviewView(APIView):
+class TemplatePreviewView(PublicIdPathMixin, APIView):
     permission_classes = [HasClinicPermission]
     required_permission = "engagement.view_messagetemplate"
 
@@ -159,7 +164,7 @@ class ReminderListView(generics.ListAPIView):
         return Response(ReminderSerializer(reminder).data, status=status.HTTP_201_CREATED)
 
 
-class ReminderCancelView(APIView):
+class ReminderCancelView(PublicIdPathMixin, APIView):
     permission_classes = [HasClinicPermission]
     required_permission = "engagement.change_reminder"
 
@@ -237,7 +242,7 @@ def _campaign(request: Request, public_id: str, permission: str) -> Campaign:
     )
 
 
-class CampaignDetailView(APIView):
+class CampaignDetailView(PublicIdPathMixin, APIView):
     permission_classes = [HasClinicPermission]
     required_permission = "engagement.view_campaign"
 
@@ -247,7 +252,7 @@ class CampaignDetailView(APIView):
         return Response(CampaignSerializer(campaign).data)
 
 
-class CampaignLaunchView(APIView):
+class CampaignLaunchView(PublicIdPathMixin, APIView):
     permission_classes = [HasClinicPermission]
     required_permission = "engagement.change_campaign"
 
@@ -263,7 +268,7 @@ class CampaignLaunchView(APIView):
         return Response(CampaignSerializer(campaign).data)
 
 
-class CampaignCancelView(APIView):
+class CampaignCancelView(PublicIdPathMixin, APIView):
     permission_classes = [HasClinicPermission]
     required_permission = "engagement.change_campaign"
 
@@ -279,7 +284,7 @@ class CampaignCancelView(APIView):
         return Response(CampaignSerializer(campaign).data)
 
 
-class CampaignAnalyticsView(APIView):
+class CampaignAnalyticsView(PublicIdPathMixin, APIView):
     permission_classes = [HasClinicPermission]
     required_permission = "engagement.view_campaign"
 
@@ -291,7 +296,7 @@ class CampaignAnalyticsView(APIView):
         )
 
 
-class ClinicEngagementView(APIView):
+class ClinicEngagementView(PublicIdPathMixin, APIView):
     permission_classes = [HasClinicPermission]
     required_permission = "engagement.view_campaign"
 
@@ -319,15 +324,18 @@ class MessageLogView(generics.ListAPIView):
     permission_classes = [HasClinicPermission]
     required_permission = "engagement.view_message"
     serializer_class = MessageSerializer
-    filters = ("status", "channel", "purpose")
 
     def get_queryset(self) -> QuerySet[Message]:
-        queryset = selectors.messages_for_staff(user=self.request.user)
-        for name in self.filters:
-            value = self.request.query_params.get(name)
-            if value:
-                queryset = queryset.filter(**{name: value})
-        campaign = self.request.query_params.get("campaignId")
+        params = self.request.query_params
+        wanted = {"status": "status", "channel": "channel", "purpose": "purpose"}
+        wanted["campaignId"] = "campaign_id"
+        filters = MessageFilterSerializer(
+            data={field: params[name] for name, field in wanted.items() if params.get(name)}
+        )
+        filters.is_valid(raise_exception=True)
+        values = dict(filters.validated_data)
+        campaign = values.pop("campaign_id", None)
+        queryset = selectors.messages_for_staff(user=self.request.user).filter(**values)
         if campaign:
             queryset = queryset.filter(campaign__public_id=campaign)
         return queryset
@@ -336,8 +344,8 @@ class MessageLogView(generics.ListAPIView):
         tags=TAGS,
         summary="Message log of your clinics (no addresses or content)",
         parameters=[
-            OpenApiParameter("status", str),
-            OpenApiParameter("channel", str),
+            OpenApiParameter("status", str, enum=[c for c, _ in MessageStatus.choices]),
+            OpenApiParameter("channel", str, enum=[c for c, _ in Channel.choices]),
             OpenApiParameter("purpose", str),
             OpenApiParameter("campaignId", str),
         ],

@@ -8,6 +8,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -24,12 +25,12 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
 def _signature_valid(request: Request) -> bool:
+    params = request._request.POST  # the raw form, not the camelCase-converted data
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature or not settings.TWILIO_AUTH_TOKEN:
         return False
     base = settings.ENGAGEMENT_PUBLIC_BASE_URL
     url = base.rstrip("/") + request.get_full_path() if base else request.build_absolute_uri()
-    params = request._request.POST  # the raw form, not the camelCase-converted data
     return RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, params, signature)
 
 
@@ -37,6 +38,12 @@ class _TwilioWebhook(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     parser_classes = [FormParser]
+
+    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
+        # Twilio posts urlencoded forms; anything else is refused before the body is parsed.
+        if not request.content_type.startswith("application/x-www-form-urlencoded"):
+            raise UnsupportedMediaType(request.content_type)
+        super().initial(request, *args, **kwargs)
 
     def refused(self) -> Response:
         return problem_response(

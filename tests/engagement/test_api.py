@@ -200,3 +200,13 @@ def test_patient_push_subscription_and_preferences(patient):
     assert [o["channel"] for o in client.get("/api/v1/me/opt-outs").json()["results"]] == ["sms"]
     client.patch("/api/v1/me/messaging-preferences", {"sms": True}, format="json")
     assert not OptOut.objects.exists()
+
+
+@pytest.mark.django_db
+def test_bad_filters_and_odd_ids_are_4xx(admin_user):
+    client = client_for(admin_user)
+    assert client.get("/api/v1/engagement/messages?status=bogus").status_code == 400
+    assert client.get("/api/v1/engagement/messages?purpose=a%00b").status_code == 400
+    assert client.get("/api/v1/engagement/templates?key=a%00b").status_code == 400
+    assert client.get("/api/v1/engagement/campaigns/cmp_%00x").status_code == 404
+    assert client.get("/api/v1/engagement/messages?campaignId=cmp_x").status_code == 200

@@ -1,4 +1,5 @@
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 import pytest
 import time_machine
@@ -32,7 +33,12 @@ def _send(recipient, *, key: str, channel: str = "sms", urgent: bool = False) ->
 
 def _signed_post(client, path: str, data: dict[str, str], *, token: str = TWILIO_TOKEN):
     signature = RequestValidator(token).compute_signature(f"{PUBLIC_BASE}{path}", data)
-    return client.post(path, data, HTTP_X_TWILIO_SIGNATURE=signature)
+    return client.post(
+        path,
+        urlencode(data),
+        content_type="application/x-www-form-urlencoded",
+        HTTP_X_TWILIO_SIGNATURE=signature,
+    )
 
 
 @pytest.mark.django_db
@@ -108,7 +114,9 @@ def test_status_callback_bad_signature_is_refused(twilio, client, patient):
     response = _signed_post(client, STATUS_URL, data, token="not-the-token")
     assert response.status_code == 403
     assert response.json()["code"] == "signature_invalid"
-    missing = client.post(STATUS_URL, data)
+    missing = client.post(
+        STATUS_URL, urlencode(data), content_type="application/x-www-form-urlencoded"
+    )
     assert missing.status_code == 403
     message.refresh_from_db()
     assert message.status == MessageStatus.SENT
@@ -207,3 +215,11 @@ def test_forged_unsubscribe_token_is_refused(client, patient):
     response = client.post("/api/v1/engagement/unsubscribe/not-a-token")
     assert response.status_code == 400
     assert not OptOut.objects.exists()
+
+
+@pytest.mark.django_db
+def test_webhooks_refuse_other_content_types(twilio, client):
+    response = client.post(INBOUND_URL, "{}", content_type="application/json")
+    assert response.status_code == 415
+    response = client.generic("POST", STATUS_URL, b"", content_type="multipart/form-data")
+    assert response.status_code == 415
