@@ -482,6 +482,26 @@ BILLING_PLAN_PRICES = {
 # --- leads ---
 
 # --- support ---
+# A solved ticket can be reopened for this many days; then the sweep closes it.
+SUPPORT_REOPEN_WINDOW_DAYS = env.int("SUPPORT_REOPEN_WINDOW_DAYS", default=7)
+# CSAT survey links: this URL + a signed token (the token is accepted for MAX_AGE days).
+SUPPORT_CSAT_URL = env.str("SUPPORT_CSAT_URL", default="http://127.0.0.1:8000/support/csat/")
+SUPPORT_CSAT_MAX_AGE_DAYS = env.int("SUPPORT_CSAT_MAX_AGE_DAYS", default=30)
+# Reply translation: "none" (default) or "libretranslate" (self-hosted server at the URL).
+SUPPORT_TRANSLATION_BACKEND = env.str("SUPPORT_TRANSLATION_BACKEND", default="none")
+SUPPORT_TRANSLATION_URL = env.str("SUPPORT_TRANSLATION_URL", default="http://127.0.0.1:5000")
+SUPPORT_TRANSLATION_API_KEY = env.str("SUPPORT_TRANSLATION_API_KEY", default="")
+# Ticket enums share field names (status, channel, language) with other apps' enums: name them
+# all explicitly so the schema has no hash-suffixed enum names.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "TicketStatusEnum": "support.models.ticket.Status",
+        "TicketPriorityEnum": "support.models.ticket.Priority",
+        "TicketChannelEnum": "support.models.ticket.Channel",
+        "MessageChannelEnum": "engagement.models.messages.Channel",
+        "LanguageEnum": LANGUAGES,
+    }
+)
 
 # --- connectors ---
 

@@ -21,7 +21,8 @@ def test_data_migration_created_the_templates():
     templates = {t.slug: t for t in role_templates()}
     assert sorted(templates) == sorted(TEMPLATE_SLUGS)
     for spec in ROLE_TEMPLATES:
-        assert perms(templates[spec["slug"]]) == set(spec["permissions"])
+        # Other apps add their own permissions to the templates by migration.
+        assert set(spec["permissions"]) <= perms(templates[spec["slug"]])
     assert "rbac.view_phi" not in perms(templates["billing"])
     assert "rbac.view_audit_log" in perms(templates["clinic_admin"])
 

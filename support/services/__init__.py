@@ -1,0 +1,1 @@
+"""Support writes, by concern: tickets, escalation, SLA sweep, CSAT."""
