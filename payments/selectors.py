@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 
 from careos.errors import NotFoundError
 from partners.models import Partner
-from payments.models import Booking, PartnerPayment, Payment
+from payments.models import Booking, PartnerInvoice, PartnerPayment, Payment
 from rbac.models import User
 from rbac.selectors import scope_to_user
 
@@ -51,3 +51,7 @@ def partner_payments_for(
     if status:
         queryset = queryset.filter(status=status)
     return queryset
+
+
+def partner_invoices_for(*, partner: Partner) -> QuerySet[PartnerInvoice]:
+    return PartnerInvoice.objects.filter(partner=partner).prefetch_related("lines")

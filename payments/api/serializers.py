@@ -3,6 +3,8 @@ from rest_framework import serializers
 from payments.models import (
     Booking,
     BookingLineItem,
+    PartnerInvoice,
+    PartnerInvoiceLine,
     PartnerPayment,
     Payment,
     Refund,
@@ -195,3 +197,30 @@ class BalanceSerializer(serializers.Serializer):
 class BalanceListSerializer(serializers.Serializer):
     balances = BalanceSerializer(many=True)
     minimum_payout = serializers.IntegerField()
+
+
+class InvoiceLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PartnerInvoiceLine
+        fields = ["description", "quantity", "unit_amount", "amount"]
+
+
+class PartnerInvoiceSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id")
+    lines = InvoiceLineSerializer(many=True)
+
+    class Meta:
+        model = PartnerInvoice
+        fields = [
+            "id",
+            "period_start",
+            "period_end",
+            "pricing_model",
+            "currency",
+            "total",
+            "status",
+            "due_date",
+            "paid_at",
+            "lines",
+            "created_at",
+        ]

@@ -36,6 +36,7 @@ urlpatterns = [
         views.PartnerPaymentSummaryView.as_view(),
         name="partner-payments-summary",
     ),
+    path("payments/invoices", views.PartnerInvoiceListView.as_view(), name="partner-invoices"),
     path("payments/payouts", views.SpecialistPayoutListView.as_view(), name="payouts"),
     path("payments/payouts/balance", views.SpecialistBalanceView.as_view(), name="payout-balance"),
     path("business/register", views.BusinessRegisterView.as_view(), name="business-register"),

@@ -32,6 +32,7 @@ from payments.providers.stripe_gateway import stripe_event_verify
 from payments.selectors import (
     booking_for_user,
     bookings_for_user,
+    partner_invoices_for,
     partner_payments_for,
     payment_for_user,
 )
@@ -265,6 +266,21 @@ class PartnerPaymentListView(ListAPIView):
             OpenApiParameter("status", str, enum=PartnerPayment.Status.values, required=False)
         ],
     )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+@extend_schema(tags=["payments: partner payments"])
+class PartnerInvoiceListView(ListAPIView):
+    authentication_classes = [PartnerAuthentication]
+    permission_classes = [RequiresScope]
+    required_scopes = READ_PAYMENTS
+    serializer_class = s.PartnerInvoiceSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return partner_invoices_for(partner=self.request.auth.partner)
+
+    @extend_schema(summary="Your monthly invoices with their line items")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 

@@ -267,3 +267,16 @@ def test_balance_without_account_alerts_once_a_week(
     assert first.no_account == second.no_account == 1
     assert len(mail.outbox) == 1 and "balance" in mail.outbox[0].subject.lower()
     assert not SpecialistPayout.objects.exists()
+
+
+def test_partner_reads_its_own_invoices(partner_api_client, actor):
+    partner, other = PartnerFactory(), PartnerFactory()
+    for p in (partner, other):
+        partner_pricing_set(partner=p, model="flat_fee", flat_fee=1500, actor=actor)
+        partner_invoice_generate(partner=p, period_start=date(2026, 10, 1))
+    client = partner_api_client(partner=partner, scopes=["read:payments"])
+    [invoice] = client.get("/api/v1/payments/invoices").json()["results"]
+    assert invoice["id"] == PartnerInvoice.objects.get(partner=partner).public_id
+    assert invoice["total"] == 1500 and invoice["lines"][0]["amount"] == 1500
+    no_scope = partner_api_client(partner=partner, scopes=["read:leads"])
+    assert no_scope.get("/api/v1/payments/invoices").status_code == 403
