@@ -487,6 +487,10 @@ BILLING_PLAN_PRICES = {
     "enterprise": env.int("BILLING_PRICE_ENTERPRISE", default=9999),
 }
 
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["LineItemKindEnum"] = (
+    "payments.models.bookings.BookingLineItem.Kind"
+)
+
 # --- leads ---
 LEADS_RSA_KEY_SIZE = env.int("LEADS_RSA_KEY_SIZE", default=2048)
 # A rotated encryption key pair keeps decrypting for this long.
@@ -495,6 +499,10 @@ LEADS_INGEST_RATE_LIMIT_PER_MINUTE = env.int("LEADS_INGEST_RATE_LIMIT_PER_MINUTE
 LEADS_FALLBACK_CATEGORY = env.str("LEADS_FALLBACK_CATEGORY", default="general")
 # Printed in partners' setup instructions (generate_partner_keys, docs).
 LEADS_PUBLIC_API_URL = env.str("LEADS_PUBLIC_API_URL", default="https://api.careos.app")
+
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["LeadStatusEnum"] = (
+    "leads.models.LeadStatus"
+)
 
 # --- support ---
 # A solved ticket can be reopened for this many days; then the sweep closes it.
