@@ -36,16 +36,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts.production_env import production_env  # noqa: E402
+
 PATH = "/api/v1/partners/ping"
 BENCH_ENV = {
     "DJANGO_SETTINGS_MODULE": "careos.settings",
     "DEBUG": "false",
-    "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-secret-key-0123456789abcdefghijklmnop"),
-    "FIELD_ENCRYPTION_KEYS": os.environ.get(
-        "FIELD_ENCRYPTION_KEYS", "dGVzdGtleXRlc3RrZXl0ZXN0a2V5dGVzdGtleTAwMDA="
-    ),
-    "BLIND_INDEX_KEY": os.environ.get("BLIND_INDEX_KEY", "bench-blind-index-key"),
-    "PARTNER_API_KEY_HASH_KEY": os.environ.get("PARTNER_API_KEY_HASH_KEY", "bench-key-hash"),
+    # Generated values for every production secret (the platform refuses to start without them).
+    **production_env(),
     "SECURE_SSL_REDIRECT": "false",
     "LOG_LEVEL": "WARNING",
     "LOG_FORMAT": "text",

@@ -1,7 +1,8 @@
 """Print ``NAME=value`` lines: a generated value for every production secret in settings.py.
 
-``.ci/run`` runs ``check --deploy`` with ``DEBUG=false``, where each ``production_secret(...)``
-and ``production_secret_list(...)`` of ``careos/settings.py`` must be set; the names are read from
+``.ci/run`` runs ``check --deploy`` with ``DEBUG=false`` (so do the benchmarks run the platform),
+where each ``production_secret(...)`` and ``production_secret_list(...)`` of
+``careos/settings.py`` must be set; the names are read from
 the source, so a secret an app adds is covered without editing CI. Values: ``SECRET_KEY`` a long
 random string, every other secret a fresh Fernet key (a 256-bit random value that also works
 where a Fernet key is expected), lists two Fernet keys (newest first).
@@ -42,13 +43,19 @@ def generated_value(name: str, kind: str) -> str:
     return Fernet.generate_key().decode()
 
 
-def main() -> int:
+def production_env() -> dict[str, str]:
+    """A generated value for each production secret ``careos/settings.py`` reads."""
     found = production_secrets(SETTINGS.read_text(encoding="utf-8"))
-    if "SECRET_KEY" not in found:
+    return {name: generated_value(name, kind) for name, kind in sorted(found.items())}
+
+
+def main() -> int:
+    env = production_env()
+    if "SECRET_KEY" not in env:
         print("no production_secret(...) calls found in careos/settings.py", file=sys.stderr)
         return 1
-    for name, kind in sorted(found.items()):
-        print(f"{name}={generated_value(name, kind)}")
+    for name, value in env.items():
+        print(f"{name}={value}")
     return 0
 
 
