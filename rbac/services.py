@@ -364,7 +364,6 @@ def _audit_consent(
     )
 
 
-@transaction.atomic
 def consent_record(
     *,
     patient: User,
@@ -399,24 +398,27 @@ def consent_record(
         raise InvalidConsent("language must be a language code", extra={"field": "language"})
     now = timezone_now()
     confirmed = status == ConsentRecord.Status.CONFIRMED
-    consent = ConsentRecord.objects.create(
-        patient=patient,
-        clinic=clinic,
-        consent_type=consent_type,
-        status=status,
-        source_platform=source_platform,
-        scope=scope or {},
-        text=text,
-        language=language,
-        method=method,
-        given_at=given_at or (now if confirmed else None),
-        recorded_by=actor.ref[:80],
-        confirmed_at=now if confirmed else None,
-        confirmed_by=actor.ref[:80] if confirmed else "",
-        metadata=metadata or {},
-    )
-    _audit_consent(consent, "consent.recorded", actor)
-    _announce(consent, "recorded", actor)
+    # Validated above and nothing below catches an error: no savepoint is needed when called
+    # inside a transaction (a failure is the caller's; saves a SAVEPOINT/RELEASE per call).
+    with transaction.atomic(savepoint=False):
+        consent = ConsentRecord.objects.create(
+            patient=patient,
+            clinic=clinic,
+            consent_type=consent_type,
+            status=status,
+            source_platform=source_platform,
+            scope=scope or {},
+            text=text,
+            language=language,
+            method=method,
+            given_at=given_at or (now if confirmed else None),
+            recorded_by=actor.ref[:80],
+            confirmed_at=now if confirmed else None,
+            confirmed_by=actor.ref[:80] if confirmed else "",
+            metadata=metadata or {},
+        )
+        _audit_consent(consent, "consent.recorded", actor)
+        _announce(consent, "recorded", actor)
     return consent
 
 
@@ -483,7 +485,6 @@ def _generated_username(kind: str) -> str:
     return new_public_id(kind[:3])
 
 
-@transaction.atomic
 def user_create(
     *,
     kind: str,
@@ -524,19 +525,20 @@ def user_create(
         user.set_password(password)
     else:
         user.set_unusable_password()
-    user.save()
-    audit_record(
-        actor=actor,
-        action="user.created",
-        target_type="user",
-        target_ref=user.public_id,
-        patient=user if kind == User.Kind.PATIENT else None,
-        metadata={"kind": kind, "source": source},
-    )
+    # Validated above and nothing below catches an error: no savepoint (see consent_record).
+    with transaction.atomic(savepoint=False):
+        user.save()
+        audit_record(
+            actor=actor,
+            action="user.created",
+            target_type="user",
+            target_ref=user.public_id,
+            patient=user if kind == User.Kind.PATIENT else None,
+            metadata={"kind": kind, "source": source},
+        )
     return user
 
 
-@transaction.atomic
 def patient_get_or_create(
     *,
     phone: str,
@@ -550,29 +552,35 @@ def patient_get_or_create(
     fields follow "the first referral wins": an existing patient keeps them, unless empty."""
     if not _E164.match(phone):
         raise InvalidUser("phone must be E.164 (+12125550101)", extra={"field": "phone"})
-    existing = User.objects.select_for_update().filter(phone_index=phone_blind_index(phone)).first()
-    if existing is None:
-        user = user_create(
-            kind=User.Kind.PATIENT,
-            phone=phone,
-            preferred_language=preferred_language,
-            source=source,
-            source_lead_id=source_lead_id,
-            location_state=location_state,
-            region=location_state,
-            actor=actor,
+    # Validated above and nothing below catches an error: no savepoint (see consent_record).
+    with transaction.atomic(savepoint=False):
+        existing = (
+            User.objects.select_for_update().filter(phone_index=phone_blind_index(phone)).first()
         )
-        return user, True
-    if not existing.source and source:
-        existing.source, existing.source_lead_id = source, source_lead_id
-        existing.location_state = existing.location_state or location_state
-        existing.save(update_fields=["source", "source_lead_id", "location_state", "updated_at"])
-        audit_record(
-            actor=actor,
-            action="user.source_set",
-            target_type="user",
-            target_ref=existing.public_id,
-            patient=existing,
-            metadata={"source": source},
-        )
-    return existing, False
+        if existing is None:
+            user = user_create(
+                kind=User.Kind.PATIENT,
+                phone=phone,
+                preferred_language=preferred_language,
+                source=source,
+                source_lead_id=source_lead_id,
+                location_state=location_state,
+                region=location_state,
+                actor=actor,
+            )
+            return user, True
+        if not existing.source and source:
+            existing.source, existing.source_lead_id = source, source_lead_id
+            existing.location_state = existing.location_state or location_state
+            existing.save(
+                update_fields=["source", "source_lead_id", "location_state", "updated_at"]
+            )
+            audit_record(
+                actor=actor,
+                action="user.source_set",
+                target_type="user",
+                target_ref=existing.public_id,
+                patient=existing,
+                metadata={"source": source},
+            )
+        return existing, False

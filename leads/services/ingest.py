@@ -147,27 +147,25 @@ def lead_ingest(
     phone = phone_normalize(raw=raw_phone, country=data.country)
     phone_hash_verify(phone_e164=phone, expected_hex=data.phone_hash)
     consent = _consent_check(data.consent)
-    with transaction.atomic():
-        existing = lead_for_source(partner=partner, source_lead_id=data.source_lead_id)
-        if existing is not None:
-            return IngestResult(lead=existing, created=False)
-        try:
-            # The savepoint: a concurrent duplicate that committed first makes the Lead insert
-            # fail on the unique (partner, sourceLeadId); everything this call wrote is undone.
-            with transaction.atomic():
-                lead = _ingest_new(
-                    partner=partner,
-                    data=data,
-                    phone=phone,
-                    consent=consent,
-                    actor=actor,
-                    request=request,
-                )
-        except IntegrityError:
-            original = lead_for_source(partner=partner, source_lead_id=data.source_lead_id)
-            if original is None:
-                raise
-            return IngestResult(lead=original, created=False)
+    try:
+        # No look-up first: the unique (partner, sourceLeadId) makes the Lead insert of a repeat
+        # (earlier or concurrent) fail, and this block (a transaction, or a savepoint inside a
+        # caller's) undoes everything the call wrote; the original is then returned. New leads,
+        # the common case, save a SELECT and, outside a transaction, a SAVEPOINT/RELEASE.
+        with transaction.atomic():
+            lead = _ingest_new(
+                partner=partner,
+                data=data,
+                phone=phone,
+                consent=consent,
+                actor=actor,
+                request=request,
+            )
+    except IntegrityError:
+        original = lead_for_source(partner=partner, source_lead_id=data.source_lead_id)
+        if original is None:
+            raise
+        return IngestResult(lead=original, created=False)
     return IngestResult(lead=lead, created=True)
 
 
@@ -273,6 +271,7 @@ def _referral_fee_accrue(*, partner: Partner, lead: Lead, actor: Actor) -> None:
         amount=lead.referral_fee_minor,
         currency=lead.referral_fee_currency,
         actor=actor,
+        referral_is_new=True,  # the lead was inserted just now, in this transaction
     )
 
 

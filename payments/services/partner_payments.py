@@ -47,11 +47,15 @@ def partner_payment_accrue(
     currency: str,
     actor: Actor | User,
     due_date: date | None = None,
+    referral_is_new: bool = False,
 ) -> PartnerPayment:
     """Record the fee ``partner`` earns for the referral ``referral_ref`` (a public id such as
     ``lead_…``), due ``PARTNER_PAYMENT_DUE_DAYS`` from today unless ``due_date`` is given.
 
     Idempotent per (partner, referral_ref): a repeat returns the first record unchanged.
+    ``referral_is_new``: the caller created ``referral_ref`` in its current transaction, so no
+    payment can exist for it; the look-up and the savepoint are skipped (the unique constraint
+    still guards: a violation then fails the caller's transaction instead of being absorbed).
     Raises ``InvalidAmountError`` (amount ≤ 0) and ``DomainError`` (bad currency or ref).
     """
     if amount <= 0:
@@ -59,22 +63,36 @@ def partner_payment_accrue(
     if not referral_ref or len(referral_ref) > 64:
         raise DomainError("referral_ref must be a public id.", code="invalid_referral_ref")
     currency = currency_clean(currency)
+    due_date = due_date or timezone.now().date() + timedelta(days=settings.PARTNER_PAYMENT_DUE_DAYS)
+    if referral_is_new:
+        with transaction.atomic(savepoint=False):
+            return _accrued(partner, referral_ref, amount, currency, due_date, actor)
     existing = PartnerPayment.objects.filter(partner=partner, referral_ref=referral_ref).first()
     if existing is not None:
         return existing
     try:
         with transaction.atomic():
-            payment = PartnerPayment.objects.create(
-                partner=partner,
-                referral_ref=referral_ref,
-                amount=amount,
-                currency=currency,
-                due_date=due_date
-                or timezone.now().date() + timedelta(days=settings.PARTNER_PAYMENT_DUE_DAYS),
-            )
-            _audit(payment, actor, "payments.partner_payment.accrued", amount=amount)
+            return _accrued(partner, referral_ref, amount, currency, due_date, actor)
     except IntegrityError:
         return PartnerPayment.objects.get(partner=partner, referral_ref=referral_ref)
+
+
+def _accrued(
+    partner: Partner,
+    referral_ref: str,
+    amount: int,
+    currency: str,
+    due_date: date,
+    actor: Actor | User,
+) -> PartnerPayment:
+    payment = PartnerPayment.objects.create(
+        partner=partner,
+        referral_ref=referral_ref,
+        amount=amount,
+        currency=currency,
+        due_date=due_date,
+    )
+    _audit(payment, actor, "payments.partner_payment.accrued", amount=amount)
     return payment
 
 

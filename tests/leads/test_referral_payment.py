@@ -90,3 +90,46 @@ def test_failing_write_after_the_accrual_leaves_no_rows(
     assert response.status_code == 500
     assert not Lead.objects.exists() and not PartnerPayment.objects.exists()
     assert not User.objects.filter(kind="patient").exists()
+
+
+def test_a_new_lead_makes_no_lookups_or_savepoints_it_does_not_need(
+    lead_partner, encryption_key, make_payload, agreement
+):
+    """The ingest's statement budget (bench/RESULTS.md, leads): one savepoint (its own, the
+    test's transaction being the outer one), no look-up of the lead or the payment before
+    their inserts, and the lower apps' services add no savepoint of their own."""
+    from datetime import datetime
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from leads.services.ingest import ConsentInput, LeadIngestInput, lead_ingest
+
+    body = make_payload()
+    data = LeadIngestInput(
+        source_lead_id=body["sourceLeadId"],
+        encrypted_phone=body["encryptedPhone"],
+        key_id=body["keyId"],
+        phone_hash=body["phoneHash"],
+        business_category=body["businessCategory"],
+        consent=ConsentInput(
+            given=True,
+            text=body["consent"]["text"],
+            method="sms",
+            timestamp=datetime.fromisoformat(body["consent"]["timestamp"]),
+        ),
+    )
+    with CaptureQueriesContext(connection) as queries:
+        result = lead_ingest(partner=lead_partner, data=data, actor=system_actor("t"))
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert result.created and PartnerPayment.objects.filter(referral_ref=result.lead.public_id)
+    assert sum(s.startswith("SAVEPOINT") for s in statements) == 1
+    assert not any(
+        s.startswith("SELECT") and '"leads_lead"' in s.split("WHERE")[0] for s in statements
+    )
+    assert not any(
+        s.startswith("SELECT") and '"payments_partnerpayment"' in s.split("WHERE")[0]
+        for s in statements
+    )
+    assert sum(s.startswith("INSERT") for s in statements) == 9
+    assert len(statements) <= 18, statements

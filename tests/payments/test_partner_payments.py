@@ -168,3 +168,33 @@ def test_transfer_refused_by_stripe_releases_the_fees(referrer, actor, fake_stri
     next_run = process_partner_payments(today=date(2027, 1, 1))
     assert len(next_run.paid) == 1
     assert PartnerPayment.objects.get().status == PartnerPayment.Status.PAID
+
+
+def test_accrue_for_a_new_referral_skips_the_lookup_but_keeps_the_guard(referrer, actor):
+    from django.db import IntegrityError, transaction
+
+    from rbac.models import AuditEvent
+
+    payment = partner_payment_accrue(
+        partner=referrer,
+        referral_ref="lead_new",
+        amount=2500,
+        currency="USD",
+        actor=actor,
+        referral_is_new=True,
+    )
+    assert payment.pk and payment.status == PartnerPayment.Status.PENDING
+    assert AuditEvent.objects.filter(
+        action="payments.partner_payment.accrued", target_ref=payment.public_id
+    ).exists()
+    # A caller that wrongly claims a referral is new fails instead of accruing twice.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        partner_payment_accrue(
+            partner=referrer,
+            referral_ref="lead_new",
+            amount=2500,
+            currency="USD",
+            actor=actor,
+            referral_is_new=True,
+        )
+    assert PartnerPayment.objects.filter(referral_ref="lead_new").count() == 1
