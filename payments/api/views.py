@@ -26,6 +26,7 @@ from partners.api.base import PartnerAPIView
 from partners.api.permissions import RequiresScope
 from partners.scopes import READ_PAYMENTS
 from payments.api import serializers as s
+from payments.api.throttling import BusinessRegisterThrottle
 from payments.models import PartnerPayment, Refund, SpecialistPayout
 from payments.providers.billing_provider import provider_signature_valid
 from payments.providers.stripe_gateway import stripe_event_verify
@@ -306,12 +307,14 @@ class BusinessRegisterView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes = [BusinessRegisterThrottle]
 
     @extend_schema(
         request=s.BusinessRegisterSerializer,
         responses={
             201: s.BusinessRegisteredSerializer,
             401: OpenApiResponse(description="The billing provider refused the key"),
+            429: OpenApiResponse(description="Too many registrations from this address"),
         },
         summary="Register a business with its billing-provider API key",
     )

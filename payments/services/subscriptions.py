@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
@@ -92,19 +93,19 @@ def business_register(
     Raises ``InvalidProviderKeyError`` (401), ``ConflictError`` (key or customer already
     registered) and ``BillingProviderUnavailable`` (503).
     """
-    key_hash = provider_key_hash(provider_key)
-    if BillingAccount.objects.filter(provider_key_hash=key_hash).exists():
-        raise ConflictError(
-            "This billing account is already registered.", code="already_registered"
-        )
+    # The provider verifies the key before we look it up: an unverified key gets the same 401
+    # whether or not it is registered here (no probing which keys are).
     try:
         customer = provider_verify_key(api_key=provider_key)
     except BillingProviderError as exc:
         raise BillingProviderUnavailable() from exc
     if customer is None:
         raise InvalidProviderKeyError()
+    key_hash = provider_key_hash(provider_key)
     with transaction.atomic():
-        if BillingAccount.objects.filter(provider_customer_id=customer.id).exists():
+        if BillingAccount.objects.filter(
+            Q(provider_key_hash=key_hash) | Q(provider_customer_id=customer.id)
+        ).exists():
             raise ConflictError(
                 "This billing account is already registered.", code="already_registered"
             )

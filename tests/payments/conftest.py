@@ -334,3 +334,15 @@ def provider_headers(
     timestamp = int(time.time()) if at is None else at
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
     return {"HTTP_CVT_SIGNATURE": mac, "HTTP_CVT_TIMESTAMP": str(timestamp)}
+
+
+@pytest.fixture(autouse=True)
+def _business_register_throttle_reset() -> Iterator[None]:
+    """The registration throttle counts in the shared cache (Redis across runs): each test
+    starts with the test client's address unused."""
+    from django.core.cache import cache
+
+    key = "throttle_business_register_127.0.0.1"
+    cache.delete(key)
+    yield
+    cache.delete(key)
