@@ -126,3 +126,104 @@ def test_a_registered_key_is_not_revealed_to_an_unverified_caller(api_client, fa
     again = _register(api_client)
     assert again.status_code == 401 and again.json()["code"] == "invalid_provider_key"
     assert Partner.objects.count() == 1
+
+
+# --- the provider-side customer (the seed: verify key → create/lookup customer → store id) ---
+
+NEW_KEY = "cvt_live_no_customer_yet"
+
+
+def test_verified_key_without_customer_creates_it_at_the_provider(api_client, fake_provider):
+    fake_provider.keys[NEW_KEY] = {"subscription": {"plan": "pro"}}  # verified, no customer
+
+    response = _register(api_client, NEW_KEY)
+
+    assert response.status_code == 201, response.content
+    assert fake_provider.customers == [
+        {"email": "owner@acme.test", "name": "Acme Dental", "plan": "pro"}
+    ]
+    assert fake_provider.auth_headers == ["Bearer cvt-secret", "Bearer cvt-secret"]
+    assert fake_provider.customer_keys[0].startswith("careos:business_register:")
+    assert NEW_KEY not in fake_provider.customer_keys[0]
+    account = BillingAccount.objects.get()
+    assert account.provider_customer_id == "cus_new_1"
+    assert (account.plan, account.subscription_status) == ("pro", "trialing")
+    assert account.trial_ends_at is not None and account.provider_key == NEW_KEY
+    assert response.json()["partnerId"] == account.partner.public_id
+    assert response.json()["subscriptionStatus"] == "trialing"
+
+
+def test_verified_key_with_a_customer_uses_it(api_client, fake_provider):
+    fake_provider.keys[NEW_KEY] = {"id": "cus_existing", "subscription": {"status": "active"}}
+    assert _register(api_client, NEW_KEY).status_code == 201
+    assert fake_provider.customers == []
+    assert BillingAccount.objects.get().provider_customer_id == "cus_existing"
+
+
+def test_provider_refusing_the_customer_is_a_clear_problem(api_client, fake_provider):
+    fake_provider.keys[NEW_KEY] = {}
+    fake_provider.router.routes["customers"].mock(
+        return_value=httpx.Response(422, json={"error": f"email taken ({NEW_KEY})"})
+    )
+    response = _register(api_client, NEW_KEY)
+    assert response.status_code == 422
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["code"] == "billing_provider_rejected" and "customer" in body["detail"]
+    assert NEW_KEY not in response.content.decode()
+    _nothing_written()
+
+
+@pytest.mark.parametrize(
+    ("failure", "status", "code"),
+    [
+        (httpx.Response(500, json={"error": "boom"}), 502, "billing_provider_error"),
+        (httpx.Response(200, text="<html>proxy</html>"), 502, "billing_provider_error"),
+        (httpx.Response(200, json={"email": "no id"}), 502, "billing_provider_error"),
+        (httpx.ReadTimeout("timed out"), 503, "billing_provider_unavailable"),
+    ],
+    ids=["5xx", "not-json", "no-id", "timeout"],
+)
+def test_provider_failing_to_create_the_customer_writes_nothing(
+    api_client, fake_provider, failure, status, code
+):
+    fake_provider.keys[NEW_KEY] = {}
+    fake_provider.router.routes["customers"].mock(side_effect=[failure])
+    response = _register(api_client, NEW_KEY)
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == code
+    _nothing_written()
+
+
+def test_retry_after_a_timeout_sends_the_same_idempotency_key(api_client, fake_provider):
+    fake_provider.keys[NEW_KEY] = {}
+    sent: list[str] = []
+
+    def flaky(request):  # type: ignore[no-untyped-def]
+        sent.append(request.headers["idempotency-key"])
+        if len(sent) == 1:
+            raise httpx.ReadTimeout("timed out")
+        return fake_provider.customer(request)
+
+    fake_provider.router.routes["customers"].mock(side_effect=flaky)
+    assert _register(api_client, NEW_KEY).status_code == 503
+    assert _register(api_client, NEW_KEY).status_code == 201
+    assert len(sent) == 2 and sent[0] == sent[1]
+    assert BillingAccount.objects.get().provider_customer_id == "cus_new_1"
+
+
+def test_console_backend_creates_a_local_customer(settings, api_client):
+    from payments.providers.billing_provider import provider_customer_create
+
+    settings.BILLING_PROVIDER_BACKEND = "console"
+    customer = provider_customer_create(
+        email="a@b.test", name="B", plan="basic", idempotency_key="k1"
+    )
+    assert customer.id.startswith("cus_console_")
+    assert (
+        customer.id
+        == provider_customer_create(
+            email="a@b.test", name="B", plan="basic", idempotency_key="k1"
+        ).id
+    )
