@@ -126,6 +126,7 @@ class BookingPayView(APIView):
         responses={200: s.PaymentStartSerializer},
         summary="Resume paying a booking (the same PaymentIntent while it is open)",
     )
+    @idempotent
     def post(self, request: Request, booking_id: str) -> Response:
         booking = booking_for_user(user=request.user, public_id=booking_id)  # type: ignore[arg-type]
         start = booking_pay(booking=booking, actor=request.user)  # type: ignore[arg-type]

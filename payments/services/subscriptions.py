@@ -339,6 +339,13 @@ def _charge(charge: BillingCharge) -> bool:
             error_message=result.error[:500],
             payload={"period": charge.period, "chargeId": result.id},
         )
+        audit_record(
+            actor=ACTOR,
+            action=f"payments.billing_charge.{'succeeded' if succeeded else 'failed'}",
+            target_type="payments.billing_account",
+            target_ref=locked.public_id,
+            metadata={"period": charge.period, "amount": charge.amount, "charge": result.id},
+        )
         if succeeded:
             locked.last_billed_at = timezone.now()
             locked.save(update_fields=["last_billed_at", "updated_at"])
