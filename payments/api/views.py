@@ -312,10 +312,16 @@ class BusinessRegisterView(APIView):
 
     @extend_schema(
         request=s.BusinessRegisterSerializer,
+        # 401 (key refused), 409, 422 (customer refused) and 429 (rate limited) are the problem
+        # responses every operation documents; the provider's failures are added here.
         responses={
             201: s.BusinessRegisteredSerializer,
-            401: OpenApiResponse(description="The billing provider refused the key"),
-            429: OpenApiResponse(description="Too many registrations from this address"),
+            (502, "application/problem+json"): OpenApiResponse(
+                OpenApiTypes.OBJECT, description="The billing provider answered with an error"
+            ),
+            (503, "application/problem+json"): OpenApiResponse(
+                OpenApiTypes.OBJECT, description="The billing provider did not answer in time"
+            ),
         },
         summary="Register a business with its billing-provider API key",
     )

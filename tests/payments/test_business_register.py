@@ -227,3 +227,12 @@ def test_console_backend_creates_a_local_customer(settings, api_client):
             email="a@b.test", name="B", plan="basic", idempotency_key="k1"
         ).id
     )
+
+
+def test_schema_documents_the_registration_problems():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    responses = schema["paths"]["/api/v1/business/register"]["post"]["responses"]
+    for status in ("401", "409", "422", "429", "502", "503"):
+        assert "application/problem+json" in responses[status]["content"], status
