@@ -479,6 +479,9 @@ BILLING_PROVIDER_WEBHOOK_TOLERANCE_SECONDS = env.int(
     "BILLING_PROVIDER_WEBHOOK_TOLERANCE_SECONDS", default=300
 )
 BILLING_PROVIDER_TIMEOUT_SECONDS = env.float("BILLING_PROVIDER_TIMEOUT_SECONDS", default=10.0)
+# POST /api/v1/business/register (anonymous): requests per client IP, DRF rate syntax
+# ("10/hour"; empty disables the limit). Counted in the default cache (Redis in production).
+BUSINESS_REGISTER_RATE_LIMIT = env.str("BUSINESS_REGISTER_RATE_LIMIT", default="10/hour")
 # Monthly subscription price per plan, minor units of BILLING_CURRENCY.
 BILLING_CURRENCY = env.str("BILLING_CURRENCY", default="USD")
 BILLING_PLAN_PRICES = {

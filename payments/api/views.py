@@ -26,6 +26,7 @@ from partners.api.base import PartnerAPIView
 from partners.api.permissions import RequiresScope
 from partners.scopes import READ_PAYMENTS
 from payments.api import serializers as s
+from payments.api.throttling import BusinessRegisterThrottle
 from payments.models import PartnerPayment, Refund, SpecialistPayout
 from payments.providers.billing_provider import provider_signature_valid
 from payments.providers.stripe_gateway import stripe_event_verify
@@ -125,6 +126,7 @@ class BookingPayView(APIView):
         responses={200: s.PaymentStartSerializer},
         summary="Resume paying a booking (the same PaymentIntent while it is open)",
     )
+    @idempotent
     def post(self, request: Request, booking_id: str) -> Response:
         booking = booking_for_user(user=request.user, public_id=booking_id)  # type: ignore[arg-type]
         start = booking_pay(booking=booking, actor=request.user)  # type: ignore[arg-type]
@@ -306,12 +308,20 @@ class BusinessRegisterView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes = [BusinessRegisterThrottle]
 
     @extend_schema(
         request=s.BusinessRegisterSerializer,
+        # 401 (key refused), 409, 422 (customer refused) and 429 (rate limited) are the problem
+        # responses every operation documents; the provider's failures are added here.
         responses={
             201: s.BusinessRegisteredSerializer,
-            401: OpenApiResponse(description="The billing provider refused the key"),
+            (502, "application/problem+json"): OpenApiResponse(
+                OpenApiTypes.OBJECT, description="The billing provider answered with an error"
+            ),
+            (503, "application/problem+json"): OpenApiResponse(
+                OpenApiTypes.OBJECT, description="The billing provider did not answer in time"
+            ),
         },
         summary="Register a business with its billing-provider API key",
     )

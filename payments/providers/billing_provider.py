@@ -21,9 +21,13 @@ from careos.http import safe_client
 
 
 class BillingProviderError(Exception):
-    def __init__(self, message: str, *, transient: bool) -> None:
+    """``status_code`` is the provider's HTTP status, None when no usable answer arrived
+    (timeout, connection error)."""
+
+    def __init__(self, message: str, *, transient: bool, status_code: int | None = None) -> None:
         super().__init__(message)
         self.transient = transient
+        self.status_code = status_code
 
 
 class BillingProviderNotConfigured(BillingProviderError):
@@ -72,9 +76,15 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     try:
         data = response.json()
     except ValueError:
-        raise BillingProviderError("The provider answered with non-JSON.", transient=True) from None
+        raise BillingProviderError(
+            "The provider answered with non-JSON.", transient=True, status_code=response.status_code
+        ) from None
     if not isinstance(data, dict):
-        raise BillingProviderError("The provider answered with non-object JSON.", transient=True)
+        raise BillingProviderError(
+            "The provider answered with non-object JSON.",
+            transient=True,
+            status_code=response.status_code,
+        )
     return data
 
 
@@ -95,7 +105,8 @@ def _console() -> bool:
 
 
 def provider_verify_key(*, api_key: str) -> ProviderCustomer | None:
-    """The provider's customer for ``api_key``, or None when the provider refuses the key."""
+    """The provider's customer for ``api_key``, or None when the provider refuses the key. A
+    verified key the provider knows no customer for yet comes back with an empty ``id``."""
     if _console():
         if not api_key.startswith("cvt_test_"):
             return None
@@ -111,20 +122,44 @@ def provider_verify_key(*, api_key: str) -> ProviderCustomer | None:
         return None
     if response.status_code >= 300:
         raise BillingProviderError(
-            f"verify answered {response.status_code}", transient=response.status_code >= 500
-        )
-    customer = _customer(_json(response))
-    return customer if customer.id else None
-
-
-def provider_customer_create(*, email: str, name: str, plan: str) -> ProviderCustomer:
-    """Create a customer at the provider (for businesses we sign up ourselves)."""
-    response = _post("/v1/customers", {"email": email, "name": name, "plan": plan})
-    if response.status_code >= 300:
-        raise BillingProviderError(
-            f"customers answered {response.status_code}", transient=response.status_code >= 500
+            f"verify answered {response.status_code}",
+            transient=response.status_code >= 500,
+            status_code=response.status_code,
         )
     return _customer(_json(response))
+
+
+def provider_customer_create(
+    *, email: str, name: str, plan: str, idempotency_key: str
+) -> ProviderCustomer:
+    """Create the customer at the provider for a verified key that has none yet; the
+    idempotency key makes a retry after a timeout return the same customer."""
+    if _console():
+        digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:16]
+        return ProviderCustomer(
+            id=f"cus_console_{digest}",
+            subscription_status="active",
+            plan=plan,
+            trial_ends_at=None,
+            email=email,
+        )
+    response = _post(
+        "/v1/customers",
+        {"email": email, "name": name, "plan": plan},
+        idempotency_key=idempotency_key,
+    )
+    if response.status_code >= 300:
+        raise BillingProviderError(
+            f"customers answered {response.status_code}",
+            transient=response.status_code >= 500,
+            status_code=response.status_code,
+        )
+    customer = _customer(_json(response))
+    if not customer.id:
+        raise BillingProviderError(
+            "customers answered without an id", transient=True, status_code=response.status_code
+        )
+    return customer
 
 
 def provider_charge(

@@ -308,9 +308,17 @@ def partner_payouts_pay() -> int:
             )
         except PaymentProviderError as exc:
             if not exc.transient:
-                PartnerPayout.objects.filter(pk=payout.pk).update(
-                    status=PartnerPayout.Status.FAILED
-                )
+                with transaction.atomic():
+                    PartnerPayout.objects.filter(
+                        pk=payout.pk, status=PartnerPayout.Status.PENDING
+                    ).update(status=PartnerPayout.Status.FAILED)
+                    audit_record(
+                        actor=ACTOR,
+                        action="payments.partner_payout.failed",
+                        target_type="payments.partner_payout",
+                        target_ref=payout.public_id,
+                        metadata={"amount": payout.amount, "error": exc.code[:100]},
+                    )
             continue
         with transaction.atomic():
             PartnerPayout.objects.filter(pk=payout.pk, status=PartnerPayout.Status.PENDING).update(

@@ -225,6 +225,13 @@ def _pay(transfer: PartnerTransfer, account: ConnectedAccount) -> bool:
             )
             # The fees are owed again: next month's run includes them.
             PartnerPayment.objects.filter(transfer=transfer).update(transfer=None)
+            audit_record(
+                actor=ACTOR,
+                action="payments.partner_transfer.failed",
+                target_type="payments.partner_transfer",
+                target_ref=transfer.public_id,
+                metadata={"amount": transfer.amount, "error": exc.code[:100]},
+            )
         return False
     now = timezone.now()
     with transaction.atomic():

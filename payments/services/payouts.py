@@ -163,6 +163,13 @@ def _transfer(payout: SpecialistPayout, account: ConnectedAccount) -> bool:
             )
             # Its bookings are owed again: the next run pays them in a new payout.
             Booking.objects.filter(payout=payout).update(payout=None)
+            audit_record(
+                actor=ACTOR,
+                action="payments.payout.failed",
+                target_type="payments.payout",
+                target_ref=payout.public_id,
+                metadata={"amount": payout.amount, "error": exc.code[:100]},
+            )
         return False
     with transaction.atomic():
         SpecialistPayout.objects.filter(pk=payout.pk).update(

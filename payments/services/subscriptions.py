@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
@@ -27,6 +28,7 @@ from payments.models import BillingAccount, BillingCharge, BillingEvent
 from payments.providers.billing_provider import (
     BillingProviderError,
     provider_charge,
+    provider_customer_create,
     provider_verify_key,
 )
 from payments.services.common import period_label
@@ -53,6 +55,30 @@ class BillingProviderUnavailable(DomainError):
     code = "billing_provider_unavailable"
     status = 503
     title = "The billing provider could not be reached"
+
+
+class BillingProviderBadGateway(DomainError):
+    code = "billing_provider_error"
+    status = 502
+    title = "The billing provider answered with an error"
+
+
+class BillingProviderRejected(DomainError):
+    code = "billing_provider_rejected"
+    status = 422
+    title = "The billing provider refused to create the customer"
+
+
+def _provider_failure(exc: BillingProviderError) -> DomainError:
+    """Our problem for a provider failure; its detail never carries the provider's body."""
+    if exc.status_code is None:
+        return BillingProviderUnavailable("The billing provider did not answer in time.")
+    if exc.status_code >= 500 or exc.transient:
+        return BillingProviderBadGateway("The billing provider failed; try again later.")
+    return BillingProviderRejected(
+        "The billing provider refused to create a customer for this business; check the "
+        "business name and email, or your account at the provider."
+    )
 
 
 def provider_key_hash(provider_key: str) -> str:
@@ -86,25 +112,44 @@ def _status(value: str) -> str:
 def business_register(
     *, provider_key: str, business_name: str, email: str, actor: Actor | User
 ) -> Registration:
-    """Verify ``provider_key`` with the provider, then create the business customer partner,
-    its ``BillingAccount`` (key encrypted + hashed) and an internal live API key (returned once).
+    """The seed's flow: verify ``provider_key`` with the provider; take the provider customer
+    the key belongs to, or create it there (``/v1/customers``) when the provider has none yet;
+    then create the business customer partner, its ``BillingAccount`` (customer id, key
+    encrypted + hashed) and an internal live API key (returned once). Nothing is written here
+    unless every provider call succeeded.
 
     Raises ``InvalidProviderKeyError`` (401), ``ConflictError`` (key or customer already
-    registered) and ``BillingProviderUnavailable`` (503).
+    registered), ``BillingProviderRejected`` (422, the provider refused the customer),
+    ``BillingProviderBadGateway`` (502) and ``BillingProviderUnavailable`` (503).
     """
+    # The provider verifies the key before we look it up: an unverified key gets the same 401
+    # whether or not it is registered here (no probing which keys are).
+    try:
+        customer = provider_verify_key(api_key=provider_key)
+    except BillingProviderError as exc:
+        raise _provider_failure(exc) from exc
+    if customer is None:
+        raise InvalidProviderKeyError()
     key_hash = provider_key_hash(provider_key)
     if BillingAccount.objects.filter(provider_key_hash=key_hash).exists():
         raise ConflictError(
             "This billing account is already registered.", code="already_registered"
         )
-    try:
-        customer = provider_verify_key(api_key=provider_key)
-    except BillingProviderError as exc:
-        raise BillingProviderUnavailable() from exc
-    if customer is None:
-        raise InvalidProviderKeyError()
+    if not customer.id:
+        plan = customer.plan if customer.plan in settings.BILLING_PLAN_PRICES else "basic"
+        try:
+            customer = provider_customer_create(
+                email=email,
+                name=business_name,
+                plan=plan,
+                idempotency_key=f"careos:business_register:{key_hash}:customer.create",
+            )
+        except BillingProviderError as exc:
+            raise _provider_failure(exc) from exc
     with transaction.atomic():
-        if BillingAccount.objects.filter(provider_customer_id=customer.id).exists():
+        if BillingAccount.objects.filter(
+            Q(provider_key_hash=key_hash) | Q(provider_customer_id=customer.id)
+        ).exists():
             raise ConflictError(
                 "This billing account is already registered.", code="already_registered"
             )
@@ -293,6 +338,13 @@ def _charge(charge: BillingCharge) -> bool:
             status=result.status[:32],
             error_message=result.error[:500],
             payload={"period": charge.period, "chargeId": result.id},
+        )
+        audit_record(
+            actor=ACTOR,
+            action=f"payments.billing_charge.{'succeeded' if succeeded else 'failed'}",
+            target_type="payments.billing_account",
+            target_ref=locked.public_id,
+            metadata={"period": charge.period, "amount": charge.amount, "charge": result.id},
         )
         if succeeded:
             locked.last_billed_at = timezone.now()

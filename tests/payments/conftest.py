@@ -296,6 +296,9 @@ class FakeProvider:
     charges: list[dict[str, Any]] = field(default_factory=list)
     charge_keys: list[str] = field(default_factory=list)
     auth_headers: list[str] = field(default_factory=list)
+    customers: list[dict[str, Any]] = field(default_factory=list)
+    customer_keys: list[str] = field(default_factory=list)
+    router: Any = None  # the respx router: tests re-mock a route by name
 
     def verify(self, request: Any) -> Any:
         import httpx
@@ -305,6 +308,23 @@ class FakeProvider:
         if key not in self.keys:
             return httpx.Response(401, json={"error": "invalid api key"})
         return httpx.Response(200, json=self.keys[key])
+
+    def customer(self, request: Any) -> Any:
+        import httpx
+
+        self.auth_headers.append(request.headers.get("authorization", ""))
+        body = json.loads(request.content)
+        self.customers.append(body)
+        self.customer_keys.append(request.headers.get("idempotency-key", ""))
+        return httpx.Response(
+            200,
+            json={
+                "id": f"cus_new_{len(self.customers)}",
+                "email": body["email"],
+                "subscription": {"status": "trialing", "plan": body["plan"]},
+                "trialEndsAt": "2030-01-31T00:00:00Z",
+            },
+        )
 
     def charge(self, request: Any) -> Any:
         import httpx
@@ -325,6 +345,8 @@ def fake_provider() -> Iterator[FakeProvider]:
     with respx.mock(base_url=PROVIDER_BASE, assert_all_called=False) as mock:
         mock.post("/v1/verify").mock(side_effect=fake.verify)
         mock.post("/v1/charges").mock(side_effect=fake.charge)
+        mock.post("/v1/customers", name="customers").mock(side_effect=fake.customer)
+        fake.router = mock
         yield fake
 
 
@@ -334,3 +356,15 @@ def provider_headers(
     timestamp = int(time.time()) if at is None else at
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
     return {"HTTP_CVT_SIGNATURE": mac, "HTTP_CVT_TIMESTAMP": str(timestamp)}
+
+
+@pytest.fixture(autouse=True)
+def _business_register_throttle_reset() -> Iterator[None]:
+    """The registration throttle counts in the shared cache (Redis across runs): each test
+    starts with the test client's address unused."""
+    from django.core.cache import cache
+
+    key = "throttle_business_register_127.0.0.1"
+    cache.delete(key)
+    yield
+    cache.delete(key)
