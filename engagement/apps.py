@@ -33,38 +33,25 @@ def check_channel_backends(app_configs: Any = None, **kwargs: Any) -> list[Check
     return warnings
 
 
-_TWILIO_BACKEND = "engagement.channels.sms_twilio.TwilioSMSTransport"
-_WEBPUSH_BACKEND = "engagement.channels.push_webpush.WebPushTransport"
-
-
 def check_provider_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """The selected SMS/push provider has its credentials (a worker would fail every send)."""
+    """The selected SMS/push provider has its settings (else a worker fails every send)."""
     from django.conf import settings
+    from django.utils.module_loading import import_string
 
     errors: list[CheckMessage] = []
-    if settings.SMS_BACKEND == _TWILIO_BACKEND:
-        missing = [
-            n for n in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN") if not getattr(settings, n)
-        ]
-        if not settings.TWILIO_PHONE_NUMBER and not settings.TWILIO_MESSAGING_SERVICE_SID:
-            missing.append("TWILIO_PHONE_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
-        if missing:
+    for check_id, name in (("engagement.E001", "SMS_BACKEND"), ("engagement.E002", "PUSH_BACKEND")):
+        path = getattr(settings, name)
+        try:
+            backend = import_string(path)
+        except ImportError:
+            errors.append(CheckError(f"{name} {path!r} cannot be imported.", id=check_id, obj=name))
+            continue
+        if missing := backend.missing_settings():
             errors.append(
                 CheckError(
-                    f"SMS_BACKEND is Twilio but {', '.join(missing)} is not set.",
-                    hint="Set the Twilio credentials, or choose another SMS_BACKEND.",
-                    id="engagement.E001",
-                )
-            )
-    if settings.PUSH_BACKEND == _WEBPUSH_BACKEND:
-        missing = [n for n in ("VAPID_PRIVATE_KEY", "VAPID_SUBJECT") if not getattr(settings, n)]
-        if missing:
-            errors.append(
-                CheckError(
-                    f"PUSH_BACKEND is web push but {', '.join(missing)} is not set.",
-                    hint="Generate a VAPID key pair (vapid --gen) and set it with a contact "
-                    "VAPID_SUBJECT (mailto: or https:).",
-                    id="engagement.E002",
+                    f"{name} is {backend.provider} but {', '.join(missing)} is not set.",
+                    hint=f"Set them, or choose another {name}.",
+                    id=check_id,
                 )
             )
     return errors

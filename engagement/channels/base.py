@@ -56,6 +56,15 @@ class ProviderResult:
 class Transport:
     provider: str = "base"
 
+    @classmethod
+    def missing_settings(cls) -> list[str]:
+        """Settings this provider needs that are unset (the deploy check reports them too)."""
+        return []
+
+    def __init__(self) -> None:
+        if missing := self.missing_settings():
+            raise ImproperlyConfigured(f"{', '.join(missing)} must be set")
+
     def send(self, outbound: Outbound) -> ProviderResult:
         raise NotImplementedError
 

@@ -3,7 +3,6 @@
 import json
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from pywebpush import WebPushException, webpush
 from requests.exceptions import RequestException
 
@@ -21,9 +20,9 @@ class WebPushTransport(Transport):
 
     provider = "webpush"
 
-    def __init__(self) -> None:
-        if not settings.VAPID_PRIVATE_KEY or not settings.VAPID_SUBJECT:
-            raise ImproperlyConfigured("VAPID_PRIVATE_KEY and VAPID_SUBJECT are required")
+    @classmethod
+    def missing_settings(cls) -> list[str]:
+        return [n for n in ("VAPID_PRIVATE_KEY", "VAPID_SUBJECT") if not getattr(settings, n)]
 
     def send(self, outbound: Outbound) -> ProviderResult:
         payload = json.dumps(
