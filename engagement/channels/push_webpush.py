@@ -1,11 +1,15 @@
 """Web Push (RFC 8030 + VAPID) through ``pywebpush``."""
 
 import json
+from typing import Any
 
+import requests
 from django.conf import settings
 from pywebpush import WebPushException, webpush
+from requests.adapters import HTTPAdapter
 from requests.exceptions import RequestException
 
+from careos.http import UnsafeURLError, validate_public_url
 from engagement.channels.base import (
     Outbound,
     PermanentProviderError,
@@ -13,6 +17,37 @@ from engagement.channels.base import (
     TransientProviderError,
     Transport,
 )
+
+
+class _PublicOnlyAdapter(HTTPAdapter):
+    """Refuses any request whose host resolves to a non-public address (kernel SSRF rules)."""
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        validate_public_url(request.url or "")
+        return super().send(request, **kwargs)
+
+
+class PushSession(requests.Session):
+    """The session pywebpush posts through.
+
+    The endpoint was checked at registration, but it is the browser's URL and its DNS can change
+    later, so the adapter checks again right before every request. Redirects are never followed
+    (a push service answers 201; a 3xx is a failed push), and environment proxies are ignored
+    (a proxy would resolve the host itself). pywebpush is tied to ``requests``, so the kernel's
+    ``safe_client`` (httpx, which pins the connection to the checked address) cannot be used;
+    the remaining window is DNS rebinding between our check and urllib3's own lookup.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trust_env = False
+        adapter = _PublicOnlyAdapter()
+        self.mount("https://", adapter)
+        self.mount("http://", adapter)
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        kwargs["allow_redirects"] = False
+        return super().request(method, url, *args, **kwargs)
 
 
 class WebPushTransport(Transport):
@@ -23,6 +58,10 @@ class WebPushTransport(Transport):
     @classmethod
     def missing_settings(cls) -> list[str]:
         return [n for n in ("VAPID_PRIVATE_KEY", "VAPID_SUBJECT") if not getattr(settings, n)]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.session = PushSession()
 
     def send(self, outbound: Outbound) -> ProviderResult:
         payload = json.dumps(
@@ -36,7 +75,15 @@ class WebPushTransport(Transport):
                 vapid_claims={"sub": settings.VAPID_SUBJECT},
                 ttl=settings.PUSH_TTL_SECONDS,
                 timeout=settings.OUTBOUND_HTTP_TIMEOUT_SECONDS,
+                requests_session=self.session,
             )
+        except UnsafeURLError as exc:
+            if isinstance(exc.__cause__, OSError):  # DNS trouble: not a verdict on the endpoint
+                raise TransientProviderError(f"push endpoint: {exc.reason}") from exc
+            # The endpoint now points inside our network: never retry, retire the subscription.
+            raise PermanentProviderError(
+                f"push endpoint refused: {exc.reason}", code="unsafe_url", undeliverable=True
+            ) from exc
         except WebPushException as exc:
             status = exc.response.status_code if exc.response is not None else 0
             reason = f"push service {status or 'error'}"
