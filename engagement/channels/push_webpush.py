@@ -1,6 +1,7 @@
 """Web Push (RFC 8030 + VAPID) through ``pywebpush``."""
 
 import json
+import socket
 from typing import Any
 
 import requests
@@ -8,8 +9,12 @@ from django.conf import settings
 from pywebpush import WebPushException, webpush
 from requests.adapters import HTTPAdapter
 from requests.exceptions import RequestException
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.util import connection
 
-from careos.http import UnsafeURLError, validate_public_url
+from careos.http import SystemResolver, UnsafeURLError, check_addresses, validate_public_url
 from engagement.channels.base import (
     Outbound,
     PermanentProviderError,
@@ -19,8 +24,64 @@ from engagement.channels.base import (
 )
 
 
+class _PinnedConnectionMixin:
+    """Resolves once, checks every address, and connects to the checked one, so a host cannot
+    answer a public address to the check and a private one to the connect (DNS rebinding).
+    ``host`` is untouched: the Host header, SNI and certificate check use the real name."""
+
+    host: str
+    port: int
+    timeout: Any
+    source_address: Any
+    socket_options: Any
+
+    def _new_conn(self) -> socket.socket:
+        try:
+            addresses = SystemResolver().resolve(self.host, self.port)
+        except socket.gaierror as exc:
+            raise NameResolutionError(self.host, self, exc) from exc  # type: ignore[arg-type]
+        last_error: OSError | None = None
+        for address in check_addresses(self.host, addresses):
+            try:
+                return connection.create_connection(
+                    (address, self.port),
+                    self.timeout,
+                    source_address=self.source_address,
+                    socket_options=self.socket_options,
+                )
+            except TimeoutError as exc:
+                raise ConnectTimeoutError(self, f"Connection to {self.host} timed out.") from exc
+            except OSError as exc:
+                last_error = exc
+        raise NewConnectionError(self, f"Failed to establish a new connection: {last_error}")  # type: ignore[arg-type]
+
+
+class _PinnedHTTPConnection(_PinnedConnectionMixin, HTTPConnection):
+    pass
+
+
+class _PinnedHTTPSConnection(_PinnedConnectionMixin, HTTPSConnection):
+    pass
+
+
+class _PinnedHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = _PinnedHTTPConnection
+
+
+class _PinnedHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = _PinnedHTTPSConnection
+
+
 class _PublicOnlyAdapter(HTTPAdapter):
-    """Refuses any request whose host resolves to a non-public address (kernel SSRF rules)."""
+    """Refuses any request whose host resolves to a non-public address (kernel SSRF rules),
+    before sending and again at the connection (which connects to the address it checked)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _PinnedHTTPConnectionPool,
+            "https": _PinnedHTTPSConnectionPool,
+        }
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         validate_public_url(request.url or "")
@@ -34,8 +95,8 @@ class PushSession(requests.Session):
     later, so the adapter checks again right before every request. Redirects are never followed
     (a push service answers 201; a 3xx is a failed push), and environment proxies are ignored
     (a proxy would resolve the host itself). pywebpush is tied to ``requests``, so the kernel's
-    ``safe_client`` (httpx, which pins the connection to the checked address) cannot be used;
-    the remaining window is DNS rebinding between our check and urllib3's own lookup.
+    ``safe_client`` (httpx) cannot be used; its guard is rebuilt here with the kernel's own
+    ``check_addresses``: the connection is opened to the very address that was checked.
     """
 
     def __init__(self) -> None:

@@ -1,10 +1,13 @@
 """Web push endpoints are the browser's URLs: never let them reach inside our network."""
 
+import socket
+
 import pytest
 import responses
 from rest_framework.test import APIClient
 
 from careos.actors import system_actor
+from careos.http import UnsafeURLError
 from engagement.models import MessageAttempt, MessageStatus, PushSubscription
 from engagement.services.messages import message_deliver, message_send
 from engagement.services.push import SubscriptionInvalid, push_subscription_register
@@ -140,3 +143,63 @@ def test_dns_failure_at_send_is_transient(
     assert "cannot be resolved" in message.last_error
     assert subscription.is_active is True
     assert len(responses.calls) == 0
+
+
+def test_rebinding_host_is_refused_at_connect(settings, monkeypatch):
+    """The name answers a public address to the check and loopback to the connect."""
+    from engagement.channels.push_webpush import PushSession
+
+    settings.OUTBOUND_HTTP_ALLOW_PRIVATE = False
+    answers = iter(["93.184.216.34", "127.0.0.1"])
+    lookups: list[str] = []
+    real = socket.getaddrinfo
+
+    def rebinding(host, port, *args, **kwargs):
+        if host == "rebind.example":
+            lookups.append(host)
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    with PushSession() as session, pytest.raises(UnsafeURLError, match="loopback"):
+        session.post("https://rebind.example/push", data=b"x", timeout=2)
+    assert lookups == ["rebind.example", "rebind.example"]
+
+
+@pytest.mark.django_db
+def test_pinned_connection_reaches_the_checked_address(settings, fake_dns):
+    """With private targets allowed, a real request goes through the pinned connection."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from engagement.channels.push_webpush import PushSession
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(201)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            seen.append(self.headers["Host"])
+
+        def log_message(self, *args):
+            pass
+
+    seen: list[str] = []
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    fake_dns["push.local.example"] = "127.0.0.1"
+    settings.OUTBOUND_HTTP_ALLOW_PRIVATE = True
+    settings.OUTBOUND_HTTP_REQUIRE_HTTPS = False
+    try:
+        with PushSession() as session:
+            url = f"http://push.local.example:{server.server_port}/push"
+            response = session.post(url, data=b"x", timeout=2)
+        assert response.status_code == 201
+        assert seen == [f"push.local.example:{server.server_port}"]
+        settings.OUTBOUND_HTTP_ALLOW_PRIVATE = False
+        with PushSession() as session, pytest.raises(UnsafeURLError, match="loopback"):
+            session.post(url, data=b"x", timeout=2)
+    finally:
+        server.shutdown()
+        server.server_close()
