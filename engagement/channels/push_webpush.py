@@ -39,7 +39,7 @@ class _PinnedConnectionMixin:
         try:
             addresses = SystemResolver().resolve(self.host, self.port)
         except socket.gaierror as exc:
-            raise NameResolutionError(self.host, self, exc) from exc  # type: ignore[arg-type]
+            raise NameResolutionError(self.host, self, exc) from exc
         last_error: OSError | None = None
         for address in check_addresses(self.host, addresses):
             try:
@@ -53,7 +53,7 @@ class _PinnedConnectionMixin:
                 raise ConnectTimeoutError(self, f"Connection to {self.host} timed out.") from exc
             except OSError as exc:
                 last_error = exc
-        raise NewConnectionError(self, f"Failed to establish a new connection: {last_error}")  # type: ignore[arg-type]
+        raise NewConnectionError(self, f"Failed to establish a new connection: {last_error}")
 
 
 class _PinnedHTTPConnection(_PinnedConnectionMixin, HTTPConnection):

@@ -177,10 +177,10 @@ def test_pinned_connection_reaches_the_checked_address(settings, fake_dns):
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append(self.headers["Host"])  # before answering: the client may check at once
             self.send_response(201)
             self.send_header("Content-Length", "0")
             self.end_headers()
-            seen.append(self.headers["Host"])
 
         def log_message(self, *args):
             pass
