@@ -321,7 +321,9 @@ RBAC_AUDIT_FLUSH_ALLOWED = env.bool("RBAC_AUDIT_FLUSH_ALLOWED", default=False)
 # --- engagement ---
 # Channel backends: console backends (record, never send) are the development default, the real
 # providers the production default; ``engagement.W001`` warns when a console backend is
-# configured with DEBUG off. Tests set the console backends in pyproject's env.
+# configured with DEBUG off, and ``check --deploy`` fails (``engagement.E001``/``E002``) when
+# the selected Twilio/web push backend lacks its credentials. Tests set the console backends in
+# pyproject's env.
 SMS_BACKEND = env.str(
     "SMS_BACKEND",
     default="engagement.channels.sms_console.ConsoleSMSTransport"
@@ -362,6 +364,9 @@ ENGAGEMENT_QUIET_HOURS_START = env.str("ENGAGEMENT_QUIET_HOURS_START", default="
 ENGAGEMENT_QUIET_HOURS_END = env.str("ENGAGEMENT_QUIET_HOURS_END", default="08:00")
 ENGAGEMENT_MAX_ATTEMPTS = env.int("ENGAGEMENT_MAX_ATTEMPTS", default=5)
 ENGAGEMENT_RETRY_BASE_SECONDS = env.int("ENGAGEMENT_RETRY_BASE_SECONDS", default=30)
+# A message claimed (``sending``) for longer is given back by the beat sweep: keep it well above
+# the longest batch (batch size x provider timeout) so a live worker's claim never expires.
+ENGAGEMENT_SENDING_LEASE_SECONDS = env.int("ENGAGEMENT_SENDING_LEASE_SECONDS", default=3600)
 ENGAGEMENT_CAMPAIGN_BATCH_SIZE = env.int("ENGAGEMENT_CAMPAIGN_BATCH_SIZE", default=500)
 # Frequency cap: at most COUNT campaign messages per recipient in DAYS (0 disables).
 ENGAGEMENT_CAMPAIGN_CAP_COUNT = env.int("ENGAGEMENT_CAMPAIGN_CAP_COUNT", default=3)

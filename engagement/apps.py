@@ -1,8 +1,9 @@
 from typing import Any
 
 from django.apps import AppConfig
+from django.core.checks import CheckMessage, register
+from django.core.checks import Error as CheckError
 from django.core.checks import Warning as CheckWarning
-from django.core.checks import register
 
 
 class EngagementConfig(AppConfig):
@@ -10,6 +11,8 @@ class EngagementConfig(AppConfig):
 
     def ready(self) -> None:
         register(check_channel_backends)
+        # Deploy-only: development and CI run with console backends and no credentials.
+        register(check_provider_settings, deploy=True)
 
 
 def check_channel_backends(app_configs: Any = None, **kwargs: Any) -> list[CheckWarning]:
@@ -28,3 +31,27 @@ def check_channel_backends(app_configs: Any = None, **kwargs: Any) -> list[Check
                 )
             )
     return warnings
+
+
+def check_provider_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The selected SMS/push provider has its settings (else a worker fails every send)."""
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    errors: list[CheckMessage] = []
+    for check_id, name in (("engagement.E001", "SMS_BACKEND"), ("engagement.E002", "PUSH_BACKEND")):
+        path = getattr(settings, name)
+        try:
+            backend = import_string(path)
+        except ImportError:
+            errors.append(CheckError(f"{name} {path!r} cannot be imported.", id=check_id, obj=name))
+            continue
+        if missing := backend.missing_settings():
+            errors.append(
+                CheckError(
+                    f"{name} is {backend.provider} but {', '.join(missing)} is not set.",
+                    hint=f"Set them, or choose another {name}.",
+                    id=check_id,
+                )
+            )
+    return errors

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from careos.api.idempotency import idempotent
 from engagement.api.permissions import PublicIdPathMixin, SignedIn
 from engagement.api.serializers import (
     OptOutSerializer,
@@ -80,6 +81,7 @@ class MyPushSubscriptionsView(generics.ListAPIView):
         request=PushSubscriptionInputSerializer,
         responses={201: PushSubscriptionSerializer},
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         data = PushSubscriptionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from careos.api.idempotency import idempotent
 from careos.errors import NotFoundError
 from engagement import selectors
 from engagement.api.permissions import PublicIdPathMixin
@@ -75,6 +76,7 @@ class TemplateListView(generics.ListAPIView):
         request=TemplateInputSerializer,
         responses={201: TemplateSerializer},
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         data = TemplateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -152,6 +154,7 @@ class ReminderListView(generics.ListAPIView):
         request=ReminderInputSerializer,
         responses={201: ReminderSerializer},
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         data = ReminderInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -192,6 +195,7 @@ class StaffTaskCreateView(APIView):
         request=TaskInputSerializer,
         responses={201: TaskSerializer},
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         data = TaskInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -220,6 +224,7 @@ class CampaignListView(generics.ListAPIView):
         request=CampaignInputSerializer,
         responses={201: CampaignSerializer},
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         data = CampaignInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

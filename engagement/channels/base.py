@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
@@ -55,6 +56,15 @@ class ProviderResult:
 class Transport:
     provider: str = "base"
 
+    @classmethod
+    def missing_settings(cls) -> list[str]:
+        """Settings this provider needs that are unset (the deploy check reports them too)."""
+        return []
+
+    def __init__(self) -> None:
+        if missing := self.missing_settings():
+            raise ImproperlyConfigured(f"{', '.join(missing)} must be set")
+
     def send(self, outbound: Outbound) -> ProviderResult:
         raise NotImplementedError
 
@@ -75,12 +85,23 @@ _instances: dict[tuple[str, str], Transport] = {}
 
 
 def get_transport(channel: str) -> Transport:
-    """The transport configured for ``channel`` (one instance per process and setting)."""
+    """The transport configured for ``channel`` (one instance per process and setting).
+
+    A missing setting or an unimportable backend raises ``PermanentProviderError``: retrying
+    cannot fix configuration, and the caller must record the message as failed with the reason
+    rather than crash and leave it claimed in ``sending``. ``check --deploy`` reports the same
+    problem before it reaches a worker (``engagement.E001``, ``engagement.E002``).
+    """
     path = getattr(settings, _BACKEND_SETTINGS[channel])
     key = (channel, path)
     if key not in _instances:
-        cls: Any = import_string(path)
-        _instances[key] = cls()
+        try:
+            cls: Any = import_string(path)
+            _instances[key] = cls()
+        except (ImproperlyConfigured, ImportError) as exc:
+            raise PermanentProviderError(
+                f"{channel} provider misconfigured: {exc}", code="provider_misconfigured"
+            ) from exc
     return _instances[key]
 
 

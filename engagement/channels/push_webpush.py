@@ -1,12 +1,20 @@
 """Web Push (RFC 8030 + VAPID) through ``pywebpush``."""
 
 import json
+import socket
+from typing import Any
 
+import requests
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from pywebpush import WebPushException, webpush
+from requests.adapters import HTTPAdapter
 from requests.exceptions import RequestException
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.util import connection
 
+from careos.http import SystemResolver, UnsafeURLError, check_addresses, validate_public_url
 from engagement.channels.base import (
     Outbound,
     PermanentProviderError,
@@ -16,14 +24,105 @@ from engagement.channels.base import (
 )
 
 
+class _PinnedConnectionMixin:
+    """Resolves once, checks every address, and connects to the checked one, so a host cannot
+    answer a public address to the check and a private one to the connect (DNS rebinding).
+    ``host`` is untouched: the Host header, SNI and certificate check use the real name."""
+
+    host: str
+    port: int
+    timeout: Any
+    source_address: Any
+    socket_options: Any
+
+    def _new_conn(self) -> socket.socket:
+        try:
+            addresses = SystemResolver().resolve(self.host, self.port)
+        except socket.gaierror as exc:
+            raise NameResolutionError(self.host, self, exc) from exc
+        last_error: OSError | None = None
+        for address in check_addresses(self.host, addresses):
+            try:
+                return connection.create_connection(
+                    (address, self.port),
+                    self.timeout,
+                    source_address=self.source_address,
+                    socket_options=self.socket_options,
+                )
+            except TimeoutError as exc:
+                raise ConnectTimeoutError(self, f"Connection to {self.host} timed out.") from exc
+            except OSError as exc:
+                last_error = exc
+        raise NewConnectionError(self, f"Failed to establish a new connection: {last_error}")
+
+
+class _PinnedHTTPConnection(_PinnedConnectionMixin, HTTPConnection):
+    pass
+
+
+class _PinnedHTTPSConnection(_PinnedConnectionMixin, HTTPSConnection):
+    pass
+
+
+class _PinnedHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = _PinnedHTTPConnection
+
+
+class _PinnedHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = _PinnedHTTPSConnection
+
+
+class _PublicOnlyAdapter(HTTPAdapter):
+    """Refuses any request whose host resolves to a non-public address (kernel SSRF rules),
+    before sending and again at the connection (which connects to the address it checked)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _PinnedHTTPConnectionPool,
+            "https": _PinnedHTTPSConnectionPool,
+        }
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        validate_public_url(request.url or "")
+        return super().send(request, **kwargs)
+
+
+class PushSession(requests.Session):
+    """The session pywebpush posts through.
+
+    The endpoint was checked at registration, but it is the browser's URL and its DNS can change
+    later, so the adapter checks again right before every request. Redirects are never followed
+    (a push service answers 201; a 3xx is a failed push), and environment proxies are ignored
+    (a proxy would resolve the host itself). pywebpush is tied to ``requests``, so the kernel's
+    ``safe_client`` (httpx) cannot be used; its guard is rebuilt here with the kernel's own
+    ``check_addresses``: the connection is opened to the very address that was checked.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trust_env = False
+        adapter = _PublicOnlyAdapter()
+        self.mount("https://", adapter)
+        self.mount("http://", adapter)
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        kwargs["allow_redirects"] = False
+        return super().request(method, url, *args, **kwargs)
+
+
 class WebPushTransport(Transport):
     """``outbound.to`` is the subscription JSON (``endpoint`` + ``keys``)."""
 
     provider = "webpush"
 
+    @classmethod
+    def missing_settings(cls) -> list[str]:
+        return [n for n in ("VAPID_PRIVATE_KEY", "VAPID_SUBJECT") if not getattr(settings, n)]
+
     def __init__(self) -> None:
-        if not settings.VAPID_PRIVATE_KEY or not settings.VAPID_SUBJECT:
-            raise ImproperlyConfigured("VAPID_PRIVATE_KEY and VAPID_SUBJECT are required")
+        super().__init__()
+        self.session = PushSession()
 
     def send(self, outbound: Outbound) -> ProviderResult:
         payload = json.dumps(
@@ -37,7 +136,15 @@ class WebPushTransport(Transport):
                 vapid_claims={"sub": settings.VAPID_SUBJECT},
                 ttl=settings.PUSH_TTL_SECONDS,
                 timeout=settings.OUTBOUND_HTTP_TIMEOUT_SECONDS,
+                requests_session=self.session,
             )
+        except UnsafeURLError as exc:
+            if isinstance(exc.__cause__, OSError):  # DNS trouble: not a verdict on the endpoint
+                raise TransientProviderError(f"push endpoint: {exc.reason}") from exc
+            # The endpoint now points inside our network: never retry, retire the subscription.
+            raise PermanentProviderError(
+                f"push endpoint refused: {exc.reason}", code="unsafe_url", undeliverable=True
+            ) from exc
         except WebPushException as exc:
             status = exc.response.status_code if exc.response is not None else 0
             reason = f"push service {status or 'error'}"

@@ -1,7 +1,6 @@
 """SMS through Twilio's SDK (the real HTTP API; tests fake it at the HTTP boundary)."""
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from requests.exceptions import RequestException
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
@@ -21,13 +20,17 @@ _UNDELIVERABLE_CODES = {21211, 21214, 21408, 21610, 21612, 21614}
 class TwilioSMSTransport(Transport):
     provider = "twilio"
 
-    def __init__(self) -> None:
-        if not settings.TWILIO_ACCOUNT_SID or not settings.TWILIO_AUTH_TOKEN:
-            raise ImproperlyConfigured("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are required")
+    @classmethod
+    def missing_settings(cls) -> list[str]:
+        missing = [
+            n for n in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN") if not getattr(settings, n)
+        ]
         if not settings.TWILIO_PHONE_NUMBER and not settings.TWILIO_MESSAGING_SERVICE_SID:
-            raise ImproperlyConfigured(
-                "TWILIO_PHONE_NUMBER or TWILIO_MESSAGING_SERVICE_SID is required"
-            )
+            missing.append("TWILIO_PHONE_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
+        return missing
+
+    def __init__(self) -> None:
+        super().__init__()
         self.client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
 
     def send(self, outbound: Outbound) -> ProviderResult:

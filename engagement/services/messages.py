@@ -3,7 +3,7 @@
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -20,7 +20,14 @@ from engagement.channels.base import (
     TransientProviderError,
     get_transport,
 )
-from engagement.models import Channel, Message, MessageAttempt, MessageStatus, PushSubscription
+from engagement.models import (
+    Campaign,
+    Channel,
+    Message,
+    MessageAttempt,
+    MessageStatus,
+    PushSubscription,
+)
 from engagement.models.messages import FINAL_STATUSES, recipient_blind_index
 from engagement.services.optouts import address_for, opted_out_indexes, unsubscribe_token
 from engagement.services.quiet_hours import quiet_hours_release_at
@@ -375,6 +382,44 @@ def messages_release_deferred(*, limit: int = 500, now: datetime | None = None) 
     for message_id in report.retry_ids or []:
         _schedule_retry(message_id)
     return len(messages)
+
+
+def messages_recover_stale_claims(*, limit: int = 500, now: datetime | None = None) -> int:
+    """Give back messages claimed (``sending``) longer than ``ENGAGEMENT_SENDING_LEASE_SECONDS``
+    ago: the worker that claimed them died or crashed before recording an outcome.
+
+    Set-based: re-queued (and enqueued after commit) while attempts remain, failed once they
+    are spent, cancelled when their campaign was cancelled meanwhile. Delivery is at least once:
+    a worker killed between the provider's acceptance and our UPDATE may be sent again, which
+    the lease (far longer than any batch) makes rare and which beats a message lost forever.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.ENGAGEMENT_SENDING_LEASE_SECONDS)
+    reason = "delivery claim expired"
+    with transaction.atomic():
+        ids = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(status=MessageStatus.SENDING, updated_at__lt=cutoff)
+            .order_by("updated_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if not ids:
+            return 0
+        stale = Message.objects.filter(pk__in=ids, status=MessageStatus.SENDING)
+        stale.filter(campaign__status=Campaign.Status.CANCELLED).update(
+            status=MessageStatus.CANCELLED, last_error=reason, updated_at=now
+        )
+        stale.filter(attempts__gte=settings.ENGAGEMENT_MAX_ATTEMPTS).update(
+            status=MessageStatus.FAILED, failed_at=now, last_error=reason, updated_at=now
+        )
+        requeue = list(stale.values_list("pk", flat=True))
+        Message.objects.filter(pk__in=requeue).update(
+            status=MessageStatus.QUEUED, last_error=f"{reason}; re-queued", updated_at=now
+        )
+        _enqueue_after_commit(requeue)
+    if len(requeue) < len(ids):
+        logger.warning("engagement: %d stale message claim(s) failed", len(ids) - len(requeue))
+    return len(ids)
 
 
 def _schedule_retry(message_id: int) -> None:

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from careos.crypto import blind_index
 from careos.errors import DomainError, NotFoundError
+from careos.http import UnsafeURLError, validate_public_url
 from engagement.models import PushSubscription
 from rbac.models import User
 from rbac.services import audit_record
@@ -36,6 +37,13 @@ def push_subscription_register(
         raise SubscriptionInvalid("The endpoint must be an https URL.")
     if _b64url_len(p256dh) != 65 or _b64url_len(auth) != 16:
         raise SubscriptionInvalid("p256dh must be a P-256 public key and auth 16 bytes.")
+    try:
+        # The push service is whatever the browser says: never let it point inside our network.
+        validate_public_url(endpoint)
+    except UnsafeURLError as exc:
+        raise SubscriptionInvalid(f"The endpoint is not a public address: {exc.reason}") from exc
+    except ValueError as exc:  # a host name IDNA cannot encode (e.g. a label over 63 chars)
+        raise SubscriptionInvalid("The endpoint's host name is invalid.") from exc
     index = blind_index(endpoint, purpose="engagement.push_endpoint")
     subscription, created = PushSubscription.objects.update_or_create(
         endpoint_index=index,

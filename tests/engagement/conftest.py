@@ -1,3 +1,5 @@
+import socket
+
 import pytest
 
 from careos.actors import system_actor
@@ -11,6 +13,29 @@ TWILIO_TOKEN = "twilio-test-auth-token"
 TWILIO_FROM = "+15005550006"
 TWILIO_MESSAGES_URL = f"https://api.twilio.com/2010-04-01/Accounts/{TWILIO_SID}/Messages.json"
 PUBLIC_BASE = "https://careos.example"
+
+
+PUBLIC_ADDRESS = "93.184.216.34"
+# The sandbox has no DNS: names used by the tests resolve here, at the socket boundary.
+FAKE_DNS = {
+    "push.example.net": PUBLIC_ADDRESS,
+    "push.evil.example": "10.0.0.5",
+    "metadata.evil.example": "169.254.169.254",
+}
+
+
+@pytest.fixture(autouse=True)
+def fake_dns(monkeypatch):
+    real = socket.getaddrinfo
+    names = dict(FAKE_DNS)  # a test may change its own copy
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if isinstance(host, str) and host in names:
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (names[host], port or 443))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return names
 
 
 @pytest.fixture(autouse=True)
