@@ -3,6 +3,7 @@
     python .ci/smoke_checks.py wait --timeout 120 --pid PID URL...
     python .ci/smoke_checks.py docs BASE_URL
     python .ci/smoke_checks.py admin BASE_URL CREDENTIALS_JSON
+    python .ci/smoke_checks.py session-headers BASE_URL CREDENTIALS_JSON
     python .ci/smoke_checks.py credential CREDENTIALS_JSON KEY
     python .ci/smoke_checks.py schemathesis-report REPORT_DIR EXIT_CODE
 
@@ -99,20 +100,8 @@ def check_docs(base_url: str) -> None:
     print("ok: /api/docs/ is served with no CDN")
 
 
-def check_admin(base_url: str, credentials_file: Path) -> None:
-    status, _, _ = fetch(f"{base_url}/admin/login/")
-    if status != 200:
-        raise CheckFailed(f"/admin/login/ answered {status}")
-    status, _, css = fetch(f"{base_url}/static/admin/css/base.css")
-    if status != 200 or not css:
-        raise CheckFailed(f"admin static /static/admin/css/base.css answered {status}")
-    print("ok: admin login page and admin static files")
-
-    credentials = read_credentials(credentials_file)
-    username, password = credentials.get("adminUsername"), credentials.get("adminPassword")
-    if not username or not password:
-        print("note: no demo superuser recorded (rbac/demo.py not there yet): login not tried")
-        return
+def admin_login(base_url: str, *, username: str, password: str) -> http.cookiejar.CookieJar:
+    """Sign in through the admin login form; the jar holds the session and CSRF cookies."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     fetch(f"{base_url}/admin/login/", opener=opener)
@@ -128,6 +117,38 @@ def check_admin(base_url: str, credentials_file: Path) -> None:
     status, _, page = fetch(f"{base_url}/admin/login/?next=/admin/", opener=opener, data=form)
     if status != 200 or b'id="logout-form"' not in page:
         raise CheckFailed(f"demo login {username!r} did not reach the admin index (HTTP {status})")
+    return jar
+
+
+def print_session_headers(base_url: str, credentials_file: Path) -> None:
+    """HTTP headers of a signed-in demo admin (session cookie, CSRF token), one per line, for
+    schemathesis to reach the staff endpoints; nothing when no demo admin is recorded."""
+    credentials = read_credentials(credentials_file)
+    username, password = credentials.get("adminUsername"), credentials.get("adminPassword")
+    if not username or not password:
+        return
+    jar = admin_login(base_url, username=str(username), password=str(password))
+    cookies = {cookie.name: cookie.value for cookie in jar}
+    print("Cookie: " + "; ".join(f"{name}={value}" for name, value in cookies.items()))
+    print(f"X-CSRFToken: {cookies.get('csrftoken', '')}")
+    print(f"Referer: {base_url}/")
+
+
+def check_admin(base_url: str, credentials_file: Path) -> None:
+    status, _, _ = fetch(f"{base_url}/admin/login/")
+    if status != 200:
+        raise CheckFailed(f"/admin/login/ answered {status}")
+    status, _, css = fetch(f"{base_url}/static/admin/css/base.css")
+    if status != 200 or not css:
+        raise CheckFailed(f"admin static /static/admin/css/base.css answered {status}")
+    print("ok: admin login page and admin static files")
+
+    credentials = read_credentials(credentials_file)
+    username, password = credentials.get("adminUsername"), credentials.get("adminPassword")
+    if not username or not password:
+        print("note: no demo superuser recorded (rbac/demo.py not there yet): login not tried")
+        return
+    admin_login(base_url, username=str(username), password=str(password))
     print(f"ok: demo login {username!r} reaches the admin index")
 
 
@@ -175,6 +196,9 @@ def main(argv: list[str]) -> int:
     admin = sub.add_parser("admin")
     admin.add_argument("base_url")
     admin.add_argument("credentials", type=Path)
+    session = sub.add_parser("session-headers")
+    session.add_argument("base_url")
+    session.add_argument("credentials", type=Path)
     credential = sub.add_parser("credential")
     credential.add_argument("credentials", type=Path)
     credential.add_argument("key")
@@ -190,6 +214,8 @@ def main(argv: list[str]) -> int:
             check_docs(args.base_url.rstrip("/"))
         elif args.command == "admin":
             check_admin(args.base_url.rstrip("/"), args.credentials)
+        elif args.command == "session-headers":
+            print_session_headers(args.base_url.rstrip("/"), args.credentials)
         elif args.command == "credential":
             value = read_credentials(args.credentials).get(args.key)
             print(value if isinstance(value, str) else "")
