@@ -33,14 +33,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts.production_env import production_env  # noqa: E402
+
 BENCH_ENV = {
     "DJANGO_SETTINGS_MODULE": "careos.settings",
-    "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-secret-key-0123456789abcdefghijklmnop"),
-    "FIELD_ENCRYPTION_KEYS": os.environ.get(
-        "FIELD_ENCRYPTION_KEYS", "dGVzdGtleXRlc3RrZXl0ZXN0a2V5dGVzdGtleTAwMDA="
-    ),
-    "BLIND_INDEX_KEY": os.environ.get("BLIND_INDEX_KEY", "bench-blind-index-key"),
-    "PARTNER_API_KEY_HASH_KEY": os.environ.get("PARTNER_API_KEY_HASH_KEY", "bench-key-hash"),
+    # Generated values for every production secret (the platform refuses to start without them).
+    **production_env(),
     "OUTBOUND_HTTP_ALLOW_PRIVATE": "true",  # the receiver is on loopback
     "OUTBOUND_HTTP_REQUIRE_HTTPS": "false",
     "CELERY_TASK_ALWAYS_EAGER": "false",
