@@ -7,3 +7,8 @@ class LeadsConfig(AppConfig):
     def ready(self) -> None:
         # Connects to partners' generate_partner_keys hook (partners never imports leads).
         from leads import setup  # noqa: F401
+        from leads.models import CategoryMapping, LeadEncryptionKey
+        from partners.signals import watch_partner_configuration
+
+        # leads.selectors.ingest_config_for memoizes these with the partner's credentials.
+        watch_partner_configuration(LeadEncryptionKey, CategoryMapping)

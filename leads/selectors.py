@@ -1,6 +1,7 @@
 """leads reads shared by the API, the admin and the services."""
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
@@ -14,39 +15,64 @@ from leads.models import (
     LeadEncryptionKey,
     normalize_business_category,
 )
-from partners.models import Partner
+from partners.models import Partner, PartnerAgreement
+from partners.principal import PartnerPrincipal
 from partners.selectors import partner_agreements
 
 
-def healthcare_category_for(business_category: str) -> str:
-    """``mapToHealthcareCategory``: the mapped category, else ``LEADS_FALLBACK_CATEGORY``."""
-    mapped = (
-        CategoryMapping.objects.filter(
-            business_category=normalize_business_category(business_category), is_active=True
-        )
-        .values_list("healthcare_category", flat=True)
-        .first()
-    )
-    fallback = settings.LEADS_FALLBACK_CATEGORY
-    if mapped:
-        return mapped
-    return fallback if fallback in HealthcareCategory.values else HealthcareCategory.GENERAL
+@dataclass(frozen=True)
+class IngestConfig:
+    """What an ingest reads of the partner's configuration: its encryption keys (validity
+    only), its agreements and the category mapping. ``ingest_config_for`` keeps one per
+    partner credential in each process until any of these rows changes."""
 
+    keys: dict[str, LeadEncryptionKey]  # by kid; kid, retired_at and decrypt_until only
+    agreements: tuple[PartnerAgreement, ...]  # latest effective_from (then created_at) first
+    categories: dict[str, str]  # normalised business category -> active healthcare category
 
-def referral_fee_for(*, partner: Partner, on: date | None = None) -> tuple[int, str]:
-    """(minor units, currency) of the partner's agreement in effect ``on`` (today); (0, USD)
-    without one."""
-    on = on or timezone.localdate()
-    agreement = (
-        partner_agreements(partner=partner)
-        .filter(effective_from__lte=on)
-        .filter(Q(effective_until__isnull=True) | Q(effective_until__gte=on))
-        .order_by("-effective_from", "-created_at")
-        .first()
-    )
-    if agreement is None:
+    def accepts_key(self, kid: str, *, now: datetime) -> bool:
+        key = self.keys.get(kid)
+        return key is not None and key.accepts_at(now)
+
+    def referral_fee(self, *, on: date) -> tuple[int, str]:
+        """(minor units, currency) of the agreement in effect ``on``; (0, USD) without one."""
+        for agreement in self.agreements:
+            if agreement.effective_from <= on and (
+                agreement.effective_until is None or agreement.effective_until >= on
+            ):
+                return agreement.referral_fee_minor, agreement.currency
         return 0, "USD"
-    return agreement.referral_fee_minor, agreement.currency
+
+    def healthcare_category(self, business_category: str) -> str:
+        """``mapToHealthcareCategory``: the mapped category, else ``LEADS_FALLBACK_CATEGORY``."""
+        mapped = self.categories.get(normalize_business_category(business_category))
+        if mapped:
+            return mapped
+        fallback = settings.LEADS_FALLBACK_CATEGORY
+        return fallback if fallback in HealthcareCategory.values else HealthcareCategory.GENERAL
+
+
+def ingest_config_load(*, partner: Partner) -> IngestConfig:
+    keys = LeadEncryptionKey.objects.filter(partner=partner).only(
+        "kid", "retired_at", "decrypt_until"
+    )
+    agreements = partner_agreements(partner=partner).order_by("-effective_from", "-created_at")
+    categories = CategoryMapping.objects.filter(is_active=True).values_list(
+        "business_category", "healthcare_category"
+    )
+    return IngestConfig(
+        keys={key.kid: key for key in keys},
+        agreements=tuple(agreements),
+        categories=dict(categories),
+    )
+
+
+def ingest_config_for(principal: PartnerPrincipal) -> IngestConfig:
+    """The partner's ``IngestConfig``, loaded once per credential and process: keys,
+    agreements and mappings are watched (leads.apps), so a change reloads it everywhere."""
+    return principal.memoized(
+        "leads.ingest_config", lambda: ingest_config_load(partner=principal.partner)
+    )
 
 
 # Encrypted columns a partner-facing read never needs (nor decrypts).

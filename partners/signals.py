@@ -1,14 +1,16 @@
-"""Credential changes invalidate every process's cached credentials (see principal_cache)."""
+"""Credential and partner-configuration changes invalidate every process's cached credentials
+(and what was memoized with them, see ``PartnerPrincipal.memoized`` and principal_cache)."""
 
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import Signal
 from oauth2_provider.models import AccessToken
 
 from partners import ratelimit
-from partners.models import ApiKey, Partner, PartnerOAuthClient
+from partners.models import ApiKey, Partner, PartnerAgreement, PartnerOAuthClient
 
 
 def _bump_after_commit(**kwargs: Any) -> None:
@@ -18,12 +20,18 @@ def _bump_after_commit(**kwargs: Any) -> None:
     transaction.on_commit(ratelimit.bump_credentials_generation)
 
 
+def watch_partner_configuration(*models: type[Model]) -> None:
+    """Saving or deleting a row of ``models`` invalidates every process's cached credentials,
+    so what was memoized from those rows is read again (apps above partners call this from
+    their ``ready()`` for the models they memoize)."""
+    for model in models:
+        uid = model._meta.label
+        post_save.connect(_bump_after_commit, sender=model, dispatch_uid=f"bump-{uid}")
+        post_delete.connect(_bump_after_commit, sender=model, dispatch_uid=f"bump-del-{uid}")
+
+
 def connect() -> None:
-    for model in (ApiKey, Partner, PartnerOAuthClient):
-        post_save.connect(_bump_after_commit, sender=model, dispatch_uid=f"bump-{model.__name__}")
-        post_delete.connect(
-            _bump_after_commit, sender=model, dispatch_uid=f"bump-del-{model.__name__}"
-        )
+    watch_partner_configuration(ApiKey, Partner, PartnerOAuthClient, PartnerAgreement)
     # Revoking a token deletes it (and a revoked refresh token deletes its access token).
     post_delete.connect(_bump_after_commit, sender=AccessToken, dispatch_uid="bump-del-token")
 

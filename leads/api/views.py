@@ -26,7 +26,12 @@ from leads.api.serializers import (
     LeadSerializer,
 )
 from leads.models import Lead
-from leads.selectors import partner_lead_get, partner_leads, usable_encryption_keys
+from leads.selectors import (
+    ingest_config_for,
+    partner_lead_get,
+    partner_leads,
+    usable_encryption_keys,
+)
 from leads.services.ingest import COUNTED_ERRORS, ingest_failure_record, lead_ingest
 from leads.services.keys import public_jwk
 from leads.texts import referral_consent_language, supported_language
@@ -82,6 +87,7 @@ class LeadIngestView(PartnerAPIView):
             data=serializer.to_input(),
             actor=principal.actor,
             request=request._request,
+            config=ingest_config_for(principal),
         )
         body = LeadIngestResultSerializer(
             {

@@ -20,12 +20,13 @@ from engagement.models import Channel, MessageStatus
 from engagement.services.messages import message_send
 from engagement.services.optouts import is_opted_out
 from leads.models import IngestFailureCount, Lead, normalize_business_category
-from leads.selectors import (
-    healthcare_category_for,
-    lead_for_source,
-    referral_fee_for,
+from leads.selectors import IngestConfig, ingest_config_load, lead_for_source
+from leads.services.keys import (
+    UNKNOWN_KEY_DETAIL,
+    DecryptionFailedError,
+    UnknownKeyIdError,
+    phone_decrypt_with,
 )
-from leads.services.keys import DecryptionFailedError, UnknownKeyIdError, phone_decrypt
 from leads.texts import WELCOME_TEMPLATE_KEY, referral_consent_language, supported_language
 from partners.models import Partner
 from partners.services.events import publish_event
@@ -138,12 +139,17 @@ def lead_ingest(
     data: LeadIngestInput,
     actor: Actor,
     request: HttpRequest | None = None,
+    config: IngestConfig | None = None,
 ) -> IngestResult:
     """Steps 2-10 of the ingest, in one transaction; a repeated ``sourceLeadId`` (also a
     concurrent one) returns the original lead and writes nothing. Raises ``UnknownKeyIdError``,
     ``DecryptionFailedError``, ``PhoneInvalidError``, ``PhoneHashMismatchError`` and
-    ``ConsentRequiredError``; on any error nothing is written."""
-    raw_phone = phone_decrypt(partner=partner, kid=data.key_id, ciphertext_b64=data.encrypted_phone)
+    ``ConsentRequiredError``; on any error nothing is written. ``config`` is the partner's
+    (``leads.selectors.ingest_config_for``), read from the database when not given."""
+    config = config or ingest_config_load(partner=partner)
+    if not config.accepts_key(data.key_id, now=timezone.now()):
+        raise UnknownKeyIdError(UNKNOWN_KEY_DETAIL)
+    raw_phone = phone_decrypt_with(kid=data.key_id, ciphertext_b64=data.encrypted_phone)
     phone = phone_normalize(raw=raw_phone, country=data.country)
     phone_hash_verify(phone_e164=phone, expected_hex=data.phone_hash)
     consent = _consent_check(data.consent)
@@ -155,6 +161,7 @@ def lead_ingest(
         with transaction.atomic():
             lead = _ingest_new(
                 partner=partner,
+                config=config,
                 data=data,
                 phone=phone,
                 consent=consent,
@@ -172,6 +179,7 @@ def lead_ingest(
 def _ingest_new(
     *,
     partner: Partner,
+    config: IngestConfig,
     data: LeadIngestInput,
     phone: str,
     consent: ConsentInput,
@@ -188,7 +196,7 @@ def _ingest_new(
         source_lead_id=data.source_lead_id,
         location_state=data.location_state,
     )
-    fee, currency = referral_fee_for(partner=partner)
+    fee, currency = config.referral_fee(on=timezone.localdate())
     lead = Lead(
         partner=partner,
         patient=patient,
@@ -200,7 +208,7 @@ def _ingest_new(
         need=data.need,
         metadata=json.dumps(data.metadata, sort_keys=True) if data.metadata else "",
         business_category=normalize_business_category(data.business_category),
-        healthcare_category=healthcare_category_for(data.business_category),
+        healthcare_category=config.healthcare_category(data.business_category),
         language=language,
         location_state=data.location_state,
         country=data.country.upper(),

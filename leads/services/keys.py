@@ -163,6 +163,9 @@ def _private_key(kid: str) -> rsa.RSAPrivateKey:
     return loaded
 
 
+UNKNOWN_KEY_DETAIL = "The keyId is not an encryption key this partner may use."
+
+
 def phone_decrypt(
     *, partner: Partner, kid: str, ciphertext_b64: str, now: datetime | None = None
 ) -> str:
@@ -176,10 +179,15 @@ def phone_decrypt(
         .first()
     )
     if key is None or not key.accepts_at(now or timezone.now()):
-        raise UnknownKeyIdError("The keyId is not an encryption key this partner may use.")
+        raise UnknownKeyIdError(UNKNOWN_KEY_DETAIL)
+    return phone_decrypt_with(kid=key.kid, ciphertext_b64=ciphertext_b64)
+
+
+def phone_decrypt_with(*, kid: str, ciphertext_b64: str) -> str:
+    """``phone_decrypt`` for a ``kid`` the caller has checked the partner may use now."""
     try:
         ciphertext = base64.b64decode(ciphertext_b64, validate=True)
-        plaintext = _private_key(key.kid).decrypt(ciphertext, OAEP)
+        plaintext = _private_key(kid).decrypt(ciphertext, OAEP)
         return plaintext.decode("utf-8")
     except (ValueError, binascii.Error, UnicodeDecodeError, UnsupportedAlgorithm):
         raise DecryptionFailedError("The encrypted phone could not be decrypted.") from None
