@@ -131,11 +131,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 
+# Cache calls sit in requests (throttles, queueing flags) and their callers survive a Redis
+# outage: a Redis host that stops answering must fail them quickly, not hold them (redis-py
+# waits forever by default).
+CACHE_REDIS_TIMEOUT_SECONDS = env.float("CACHE_REDIS_TIMEOUT_SECONDS", default=0.5)
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": CACHE_REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": CACHE_REDIS_TIMEOUT_SECONDS,
+            },
         }
     }
 else:
@@ -503,7 +511,8 @@ BILLING_PROVIDER_WEBHOOK_TOLERANCE_SECONDS = env.int(
 )
 BILLING_PROVIDER_TIMEOUT_SECONDS = env.float("BILLING_PROVIDER_TIMEOUT_SECONDS", default=10.0)
 # POST /api/v1/business/register (anonymous): requests per client IP, DRF rate syntax
-# ("10/hour"; empty disables the limit). Counted in the default cache (Redis in production).
+# ("10/hour"; empty disables the limit). Counted in the default cache (Redis in production),
+# and in each web process while that cache is unreachable.
 BUSINESS_REGISTER_RATE_LIMIT = env.str("BUSINESS_REGISTER_RATE_LIMIT", default="10/hour")
 # Monthly subscription price per plan, minor units of BILLING_CURRENCY.
 BILLING_CURRENCY = env.str("BILLING_CURRENCY", default="USD")
