@@ -93,12 +93,28 @@ def check_addresses(host: str, addresses: Iterable[str]) -> list[str]:
     return checked
 
 
+def check_host_name(host: str) -> None:
+    """Refuse a host name that cannot be looked up at all (an IP literal passes).
+
+    ``getaddrinfo`` IDNA-encodes a ``str`` host and raises ``UnicodeError`` (not ``OSError``)
+    for an empty label, a label over 63 characters (after punycode) or text IDNA cannot encode:
+    that is a verdict on the URL, not DNS trouble, so it is refused like any other bad URL.
+    """
+    try:
+        host.encode("idna")
+    except UnicodeError as exc:
+        raise UnsafeURLError(
+            "the host name is not a valid DNS name (an empty label, a label over 63 "
+            "characters once IDNA-encoded, or characters IDNA cannot encode)"
+        ) from exc
+
+
 def validate_public_url(url: str, *, resolver: Resolver | None = None) -> None:
     """Check a URL someone registers with us (webhook endpoint, FHIR base URL, ...).
 
     Raises ``UnsafeURLError`` with the reason: bad scheme, plain http where https is required,
-    credentials in the URL, no host, a host that does not resolve or resolves to any
-    non-public address.
+    credentials in the URL, no host, a host name that is not a valid (IDNA) DNS name, a host
+    that does not resolve or resolves to any non-public address.
     """
     try:
         parts = urlsplit(url)
@@ -115,6 +131,7 @@ def validate_public_url(url: str, *, resolver: Resolver | None = None) -> None:
     host = parts.hostname
     if not host:
         raise UnsafeURLError("the URL has no host")
+    check_host_name(host)
     port = port or (443 if scheme == "https" else 80)
     try:
         addresses = (resolver or SystemResolver()).resolve(host, port)
@@ -138,6 +155,7 @@ class GuardedNetworkBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
+        check_host_name(host)
         try:
             addresses = self._resolver.resolve(host, port)
         except OSError as exc:

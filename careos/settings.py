@@ -131,11 +131,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 
+# Cache calls sit in requests (throttles, queueing flags) and their callers survive a Redis
+# outage: a Redis host that stops answering must fail them quickly, not hold them (redis-py
+# waits forever by default).
+CACHE_REDIS_TIMEOUT_SECONDS = env.float("CACHE_REDIS_TIMEOUT_SECONDS", default=0.5)
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": CACHE_REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": CACHE_REDIS_TIMEOUT_SECONDS,
+            },
         }
     }
 else:
@@ -233,6 +241,19 @@ OUTBOUND_HTTP_REQUIRE_HTTPS = env.bool("OUTBOUND_HTTP_REQUIRE_HTTPS", default=no
 # --- Celery ---
 # Embedded default: a filesystem broker (no server). Production: Redis from REDIS_URL.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+# Tasks are queued after commit, inside requests, and the work behind them is in the database
+# for a beat sweep (outbox events, webhook messages, lead welcomes, Stripe events). So while the
+# broker is down a publish must fail fast, and its caller log it, rather than hold the request:
+# kombu's defaults wait ~6 s on connection retries (even with ``retry=False``), and a broker
+# host that drops packets would hold each connect for the OS's TCP timeout. Workers retry their
+# own broker connection regardless (broker_connection_max_retries).
+_PUBLISH_RETRIES = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = _PUBLISH_RETRIES
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "broker"
     for _sub in ("queue", "processed", "control"):
@@ -246,7 +267,12 @@ if CELERY_BROKER_URL == "filesystem://":
         "control_folder": str(_broker_dir / "control"),
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        "socket_connect_timeout": env.float("CELERY_BROKER_CONNECT_TIMEOUT_SECONDS", default=1.0),
+    }
+# The connection a publish opens (also with retry=False) retries by these, not by the policy.
+CELERY_BROKER_TRANSPORT_OPTIONS.update(_PUBLISH_RETRIES)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -485,7 +511,8 @@ BILLING_PROVIDER_WEBHOOK_TOLERANCE_SECONDS = env.int(
 )
 BILLING_PROVIDER_TIMEOUT_SECONDS = env.float("BILLING_PROVIDER_TIMEOUT_SECONDS", default=10.0)
 # POST /api/v1/business/register (anonymous): requests per client IP, DRF rate syntax
-# ("10/hour"; empty disables the limit). Counted in the default cache (Redis in production).
+# ("10/hour"; empty disables the limit). Counted in the default cache (Redis in production),
+# and in each web process while that cache is unreachable.
 BUSINESS_REGISTER_RATE_LIMIT = env.str("BUSINESS_REGISTER_RATE_LIMIT", default="10/hour")
 # Monthly subscription price per plan, minor units of BILLING_CURRENCY.
 BILLING_CURRENCY = env.str("BILLING_CURRENCY", default="USD")

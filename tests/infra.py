@@ -1,6 +1,7 @@
 """Tests that need a real service skip locally when it is missing, and FAIL in CI (CI=true)."""
 
 import os
+import socket
 from typing import NoReturn
 
 import pytest
@@ -34,3 +35,21 @@ def require_redis() -> str:
 def require_postgresql() -> None:
     if connection.vendor != "postgresql":
         skip_or_fail("needs PostgreSQL (set DATABASE_URL=postgres://...)")
+
+
+def closed_local_port() -> int:
+    """A local TCP port with nothing listening: the OS picks a free one, which is then closed,
+    so a connection to it is refused at once."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def unreachable_redis_cache() -> dict[str, dict[str, str]]:
+    """A ``CACHES`` setting whose default cache is a Redis that refuses connections."""
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_local_port()}/0",
+        }
+    }

@@ -41,9 +41,7 @@ def push_subscription_register(
         # The push service is whatever the browser says: never let it point inside our network.
         validate_public_url(endpoint)
     except UnsafeURLError as exc:
-        raise SubscriptionInvalid(f"The endpoint is not a public address: {exc.reason}") from exc
-    except ValueError as exc:  # a host name IDNA cannot encode (e.g. a label over 63 chars)
-        raise SubscriptionInvalid("The endpoint's host name is invalid.") from exc
+        raise SubscriptionInvalid(f"The endpoint is refused: {exc.reason}") from exc
     index = blind_index(endpoint, purpose="engagement.push_endpoint")
     subscription, created = PushSubscription.objects.update_or_create(
         endpoint_index=index,

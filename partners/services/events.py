@@ -4,6 +4,7 @@ them out to the owner's webhook endpoints after commit.
 Other apps call ``publish_event``; nothing else here is part of the public surface.
 """
 
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -119,18 +120,37 @@ def on_commit_once(func: Callable[[], None]) -> None:
     transaction.on_commit(_OnceCallback(func))
 
 
+def queue_once(*, flag: str, seconds: float, send: Callable[[], object], what: str) -> None:
+    """Call ``send`` (which queues a task) unless ``flag`` says that task is already queued.
+
+    Never raises: the work stays in the database for a beat sweep. With the broker down the
+    publish fails fast (the Celery settings bound its retries) and is logged; with the cache
+    down the task is queued without the flag (a duplicate task finds its work already claimed).
+    """
+    try:
+        if not cache.add(flag, 1, timeout=seconds):
+            return
+    except Exception:
+        logger.warning("%s: the cache is unreachable; queueing without the once-flag", what)
+    try:
+        send()
+    except Exception:
+        logger.warning("%s could not be queued; the sweep will pick the work up", what)
+        with contextlib.suppress(Exception):  # the flag expires on its own
+            cache.delete(flag)
+
+
 def request_fan_out() -> None:
     """Queue the fan-out task unless one is already queued. Never raises: if the broker is
     down the event stays in the outbox and the sweep fans it out later."""
-    if not cache.add(_FAN_OUT_FLAG, 1, timeout=_FLAG_SECONDS):
-        return
     from partners import tasks
 
-    try:
-        tasks.events_fan_out.apply_async(retry=False)
-    except Exception:
-        cache.delete(_FAN_OUT_FLAG)
-        logger.warning("fan-out task could not be queued; the sweep will pick the event up")
+    queue_once(
+        flag=_FAN_OUT_FLAG,
+        seconds=_FLAG_SECONDS,
+        send=lambda: tasks.events_fan_out.apply_async(retry=False),
+        what="fan-out task",
+    )
 
 
 def events_fan_out_pending() -> int:

@@ -33,7 +33,12 @@ from djangorestframework_camel_case.util import camelize
 from careos.actors import system_actor
 from careos.http import safe_client
 from partners.models import PlatformEvent, WebhookAttempt, WebhookEndpoint, WebhookMessage
-from partners.services.events import EXHAUSTED_EVENT_TYPE, publish_event, request_fan_out
+from partners.services.events import (
+    EXHAUSTED_EVENT_TYPE,
+    publish_event,
+    queue_once,
+    request_fan_out,
+)
 from partners.services.webhook_alerts import partner_alert
 from partners.webhooks.signing import signed_headers
 from rbac.services import audit_record
@@ -87,16 +92,18 @@ def request_delivery(*, endpoint_id: int, countdown: float | None = None) -> Non
     messages not picked up now are found by the sweep."""
     from partners import tasks
 
-    flag = _DELIVERY_FLAG.format(endpoint_id)
-    if countdown is None and not cache.add(flag, 1, timeout=_lease_seconds()):
-        return
-    try:
+    def send() -> None:
         tasks.webhooks_deliver.apply_async(
             kwargs={"endpoint_id": endpoint_id}, countdown=countdown, retry=False
         )
+
+    if countdown is None:
+        flag = _DELIVERY_FLAG.format(endpoint_id)
+        queue_once(flag=flag, seconds=_lease_seconds(), send=send, what="delivery task")
+        return
+    try:
+        send()
     except Exception:
-        if countdown is None:
-            cache.delete(flag)
         logger.warning("delivery task could not be queued; the sweep will retry it")
 
 

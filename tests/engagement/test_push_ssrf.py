@@ -48,7 +48,7 @@ def test_private_endpoint_is_refused_at_registration(settings, patient, endpoint
 
 @pytest.mark.django_db
 def test_unencodable_host_is_invalid_not_a_crash(patient):
-    with pytest.raises(SubscriptionInvalid, match="host name is invalid"):
+    with pytest.raises(SubscriptionInvalid, match="host name is not a valid DNS name"):
         push_subscription_register(
             user=patient,
             endpoint="https://" + "x" * 70 + ".example/push",

@@ -1,12 +1,14 @@
+import time
 from collections.abc import Iterator
 
 import pytest
 from celery import Celery
 from celery.contrib.testing.worker import start_worker
+from kombu.exceptions import OperationalError
 
 from careos.celery import app as celery_app
 from careos.tasks import ping
-from tests.infra import require_redis
+from tests.infra import closed_local_port, require_redis
 
 
 @pytest.fixture
@@ -59,3 +61,27 @@ def test_a_real_task_runs_on_a_real_worker_over_redis(redis_celery_app):
 
 def test_tasks_run_eagerly_in_tests_by_default():
     assert ping.delay().get() == "pong"
+
+
+@pytest.fixture
+def unreachable_broker() -> Iterator[None]:
+    """The project app, not eager, sending to a closed local port with its own settings."""
+    saved = (celery_app.conf.task_always_eager, celery_app.conf.broker_url)
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.broker_url = f"redis://127.0.0.1:{closed_local_port()}/0"
+    celery_app._pool = celery_app.amqp._producer_pool = None  # drop connections to the old URL
+    try:
+        yield
+    finally:
+        celery_app.conf.task_always_eager, celery_app.conf.broker_url = saved
+        celery_app._pool = celery_app.amqp._producer_pool = None
+
+
+@pytest.mark.parametrize("send", ["delay", "apply_async_without_retry"])
+def test_sending_to_an_unreachable_broker_fails_instead_of_hanging(unreachable_broker, send):
+    # Callers queue after commit, inside requests: they must get the error (and log it) soon.
+    started = time.monotonic()
+    with pytest.raises(OperationalError):
+        ping.delay() if send == "delay" else ping.apply_async(retry=False)
+    elapsed = time.monotonic() - started
+    assert elapsed < 5, f"sending waited {elapsed:.1f}s on the unreachable broker"

@@ -98,6 +98,28 @@ def test_unresolvable_host_is_refused(guarded):
         validate_public_url("https://does-not-exist.invalid/hook")
 
 
+LONG_LABEL_HOST = "a" * 64 + ".example.com"
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        LONG_LABEL_HOST,
+        "\u00fc" * 60 + ".example.com",  # 60 characters, but over 63 once punycode-encoded
+        "partner..example",
+    ],
+)
+def test_host_name_that_is_not_a_dns_name_is_refused_not_a_crash(guarded, host):
+    with pytest.raises(UnsafeURLError, match="not a valid DNS name") as excinfo:
+        validate_public_url(f"http://{host}/")
+    assert isinstance(excinfo.value.__cause__, UnicodeError)
+
+
+def test_host_name_that_is_not_a_dns_name_is_refused_at_connect_time(guarded):
+    with safe_client() as client, pytest.raises(UnsafeURLError, match="not a valid DNS name"):
+        client.get(f"http://{LONG_LABEL_HOST}/")
+
+
 def test_private_targets_allowed_when_setting_is_on(settings):
     settings.OUTBOUND_HTTP_ALLOW_PRIVATE = True
     settings.OUTBOUND_HTTP_REQUIRE_HTTPS = False

@@ -1,12 +1,15 @@
 """Publishing: the outbox row in the caller's transaction, fan-out after commit, the sweep that
 catches what a broker outage or a killed worker left behind, retention, the catalog."""
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 import time_machine
+from django.conf import settings as django_settings
 from django.db import transaction
+from django.test import override_settings
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
@@ -16,6 +19,7 @@ from partners.models import EventType, PlatformEvent, WebhookEndpoint, WebhookMe
 from partners.services.events import UnknownEventTypeError, publish_event
 from partners.services.webhooks import webhook_endpoint_create
 from partners.tasks import events_prune_task, webhooks_sweep_task
+from tests.infra import closed_local_port, unreachable_redis_cache
 
 pytestmark = pytest.mark.django_db
 
@@ -58,27 +62,18 @@ def _reset_broker_connections() -> None:
 
 class Broker:
     """Makes the broker unreachable and brings it back: tasks are really sent (not eager) to
-    a closed port while it is down."""
+    a closed port while it is down, with the project's own publish settings."""
 
     def __init__(self) -> None:
-        self._saved = (
-            celery_app.conf.task_always_eager,
-            celery_app.conf.broker_url,
-            celery_app.conf.broker_transport_options,
-        )
+        self._saved = (celery_app.conf.task_always_eager, celery_app.conf.broker_url)
 
     def down(self) -> None:
         celery_app.conf.task_always_eager = False
-        celery_app.conf.broker_url = "redis://127.0.0.1:1/0"
-        celery_app.conf.broker_transport_options = {"max_retries": 1, "interval_start": 0}
+        celery_app.conf.broker_url = f"redis://127.0.0.1:{closed_local_port()}/0"
         _reset_broker_connections()
 
     def up(self) -> None:
-        (
-            celery_app.conf.task_always_eager,
-            celery_app.conf.broker_url,
-            celery_app.conf.broker_transport_options,
-        ) = self._saved
+        celery_app.conf.task_always_eager, celery_app.conf.broker_url = self._saved
         _reset_broker_connections()
 
 
@@ -204,6 +199,30 @@ def test_event_published_while_broker_is_down_is_delivered_when_it_returns(
     message = WebhookMessage.objects.get(event=event)
     assert request.headers["webhook-id"] == message.public_id
     assert message.status == WebhookMessage.Status.DELIVERED
+
+
+@pytest.mark.parametrize("cache_down", [False, True], ids=["broker-down", "all-redis-down"])
+def test_publishing_while_the_broker_is_down_does_not_hang_the_caller(
+    partner,
+    receiver,
+    webhook_settings,
+    django_capture_on_commit_callbacks,
+    broker,
+    caplog,
+    cache_down,
+):
+    webhook_endpoint_create(partner=partner, url=receiver.url("/hook"), actor=ACTOR)
+    broker.down()
+    # REDIS_URL serves the cache too: a Redis outage takes both away.
+    caches = unreachable_redis_cache() if cache_down else django_settings.CACHES
+    started = time.monotonic()
+    with override_settings(CACHES=caches), django_capture_on_commit_callbacks(execute=True):
+        event = publish_event(event_type="lead.created", owner=partner, payload={"n": 1})
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 5, f"publishing waited {elapsed:.1f}s on the unreachable broker"
+    assert PlatformEvent.objects.filter(pk=event.pk, fanned_out_at__isnull=True).exists()
+    assert "could not be queued" in caplog.text
 
 
 def test_message_of_a_killed_worker_is_retried_not_lost(

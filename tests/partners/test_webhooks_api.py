@@ -89,6 +89,31 @@ def test_create_validation_errors(client_, receiver, webhook_settings):
     assert not WebhookEndpoint.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "host",
+    [
+        "a" * 64 + ".example.com",  # the URL field refuses a label over 63 characters
+        "\u00fc" * 60 + ".example.com",  # the URL field accepts it; IDNA cannot encode it
+    ],
+)
+def test_host_name_that_is_not_a_dns_name_is_a_problem_not_a_500(client_, receiver, host):
+    created = client_.post(
+        "/api/v1/webhooks/endpoints", {"url": f"https://{host}/hook"}, format="json"
+    )
+    assert created.status_code == 400
+    assert created["Content-Type"] == "application/problem+json"
+    assert created.json()["errors"][0]["field"] == "url"
+    assert not WebhookEndpoint.objects.exists()
+
+    existing = _create(client_, receiver)
+    updated = client_.patch(
+        f"/api/v1/webhooks/endpoints/{existing['id']}", {"url": f"https://{host}/hook"}
+    )
+    assert updated.status_code == 400
+    assert updated["Content-Type"] == "application/problem+json"
+    assert WebhookEndpoint.objects.get(public_id=existing["id"]).url == receiver.url("/hook")
+
+
 def test_scopes_are_enforced(partner_api_client, receiver, webhook_settings):
     reader = partner_api_client(scopes=[READ])
     assert reader.get("/api/v1/webhooks/endpoints").status_code == 200

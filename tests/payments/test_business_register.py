@@ -7,10 +7,12 @@ import httpx
 import pytest
 import respx
 from django.core.cache import cache
+from django.test import override_settings
 
 from partners.models import ApiKey, Partner
 from payments.models import BillingAccount
 from rbac.models import AuditEvent
+from tests.infra import unreachable_redis_cache
 from tests.payments.conftest import PROVIDER_BASE
 
 pytestmark = pytest.mark.django_db
@@ -86,6 +88,26 @@ def test_rate_limit_setting_empty_disables_it(settings, api_client, fake_provide
 def test_default_limit_is_ten_an_hour(api_client, fake_provider):
     answers = [_register(api_client).status_code for _ in range(11)]
     assert answers == [401] * 10 + [429]
+
+
+def test_registration_keeps_working_and_limited_when_the_cache_is_down(
+    settings, api_client, fake_provider, caplog
+):
+    settings.BUSINESS_REGISTER_RATE_LIMIT = "2/hour"
+    fake_provider.keys[SECRET_KEY] = {"id": "cus_1", "subscription": {"status": "active"}}
+    client_ip = {"REMOTE_ADDR": "198.51.100.31"}  # its own budget in this process's counts
+    with override_settings(CACHES=unreachable_redis_cache()):
+        registered = _register(api_client, **client_ip)
+        refused = _register(api_client, "cvt_live_unknown", **client_ip)
+        limited = _register(api_client, **client_ip)
+
+    assert registered.status_code == 201, registered.content
+    assert Partner.objects.filter(public_id=registered.json()["partnerId"]).exists()
+    assert refused.status_code == 401
+    assert limited.status_code == 429
+    assert limited["Content-Type"] == "application/problem+json"
+    assert limited.json()["code"] == "rate_limited"
+    assert "counting in this process" in caplog.text
 
 
 def test_refused_key_writes_nothing_and_leaks_nothing(api_client, fake_provider, caplog):
