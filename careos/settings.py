@@ -321,9 +321,9 @@ RBAC_AUDIT_FLUSH_ALLOWED = env.bool("RBAC_AUDIT_FLUSH_ALLOWED", default=False)
 # --- engagement ---
 # Channel backends: console backends (record, never send) are the development default, the real
 # providers the production default; ``engagement.W001`` warns when a console backend is
-# configured with DEBUG off, and ``check --deploy`` fails (``engagement.E001``/``E002``) when
-# the selected Twilio/web push backend lacks its credentials. Tests set the console backends in
-# pyproject's env.
+# configured with DEBUG off, and ``check --deploy`` fails when the selected Twilio/web push
+# backend lacks its credentials (``engagement.E001``/``E002``) or when the VAPID keys do not
+# parse or do not belong together (``E003``). Tests set the console backends in pyproject's env.
 SMS_BACKEND = env.str(
     "SMS_BACKEND",
     default="engagement.channels.sms_console.ConsoleSMSTransport"
@@ -354,6 +354,9 @@ TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_PHONE_NUMBER = env.str("TWILIO_PHONE_NUMBER", default="")
 TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
+# VAPID key pair (``python scripts/vapid_keys.py`` makes one): the private key as base64url of
+# the raw 32-byte P-256 key (or of its DER, or a key file's path); the public key, given to
+# browsers, as base64url of the uncompressed point. ``check --deploy`` parses both.
 VAPID_PUBLIC_KEY = env.str("VAPID_PUBLIC_KEY", default="")
 VAPID_PRIVATE_KEY = env.str("VAPID_PRIVATE_KEY", default="")
 VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="")  # mailto: or https: contact

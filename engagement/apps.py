@@ -34,7 +34,7 @@ def check_channel_backends(app_configs: Any = None, **kwargs: Any) -> list[Check
 
 
 def check_provider_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """The selected SMS/push provider has its settings (else a worker fails every send)."""
+    """The selected SMS/push provider has usable settings (else a worker fails every send)."""
     from django.conf import settings
     from django.utils.module_loading import import_string
 
@@ -54,4 +54,14 @@ def check_provider_settings(app_configs: Any = None, **kwargs: Any) -> list[Chec
                     id=check_id,
                 )
             )
+            continue
+        # Set but unusable (a VAPID key that does not parse): fail the deploy, not the first send.
+        errors.extend(
+            CheckError(
+                f"{name} is {backend.provider} but {problem}.",
+                hint="Fix the setting (README.md, Production), or choose another backend.",
+                id="engagement.E003",
+            )
+            for problem in backend.invalid_settings()
+        )
     return errors
