@@ -7,6 +7,7 @@ import responses
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.core.checks import run_checks
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
@@ -154,3 +155,84 @@ def test_a_key_that_does_not_parse_fails_the_message_with_the_reason(
     assert "VAPID_PRIVATE_KEY does not parse" in message.last_error
     assert MessageAttempt.objects.get(message=message).outcome == (MessageAttempt.Outcome.PERMANENT)
     assert len(responses.calls) == 0
+
+
+# --- email ---
+
+SMTP = "django.core.mail.backends.smtp.EmailBackend"
+
+
+@pytest.fixture
+def smtp(settings):
+    """The SMTP backend configured the way CI's check --deploy configures it."""
+    settings.EMAIL_BACKEND = SMTP
+    settings.EMAIL_HOST = "smtp.careos.example.com"
+    settings.DEFAULT_FROM_EMAIL = "CareOS <no-reply@careos.example.com>"
+    return settings
+
+
+@pytest.mark.parametrize("kind", ["console", "locmem", "dummy", "filebased"])
+def test_email_backend_that_never_delivers_warns_with_debug_off(settings, kind):
+    settings.EMAIL_BACKEND = f"django.core.mail.backends.{kind}.EmailBackend"
+    settings.DEBUG = False
+    messages = run_checks()
+    [w002] = [m for m in messages if m.id == "engagement.W002"]
+    assert kind in w002.msg
+    # W001 is for the console SMS/push backends (the test settings'): no duplicate for email.
+    assert not [m for m in messages if m.id == "engagement.W001" and "EMAIL" in m.msg]
+    with pytest.raises(SystemCheckError, match=r"engagement\.W002"):
+        call_command("check", fail_level="WARNING")
+    settings.DEBUG = True
+    assert "engagement.W002" not in {m.id for m in run_checks()}
+
+
+def test_smtp_backend_configured_passes(smtp):
+    ids = {m.id for m in run_checks(include_deployment_checks=True)}
+    assert not ids & {"engagement.W002", "engagement.E004"}
+
+
+def test_smtp_without_email_host_fails_the_deploy_check(smtp):
+    smtp.EMAIL_HOST = ""
+    [message] = _deploy_messages("engagement.E004")
+    assert "EMAIL_HOST is not set" in message
+    with pytest.raises(SystemCheckError, match=r"engagement\.E004"):
+        call_command("check", deploy=True)
+    # Not a plain check.
+    assert "engagement.E004" not in {m.id for m in run_checks()}
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "webmaster@localhost",  # Django's default
+        "CareOS <no-reply@careos.local>",  # the development default of careos/settings.py
+        "ops@mail.localhost",
+        "",
+    ],
+)
+def test_smtp_with_a_placeholder_sender_fails_the_deploy_check(smtp, sender):
+    smtp.DEFAULT_FROM_EMAIL = sender
+    [message] = _deploy_messages("engagement.E004")
+    assert "DEFAULT_FROM_EMAIL" in message
+
+
+def test_email_settings_are_not_checked_for_other_backends(smtp):
+    smtp.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    smtp.EMAIL_HOST = ""
+    smtp.DEFAULT_FROM_EMAIL = "webmaster@localhost"
+    assert _deploy_messages("engagement.E004") == []
+
+
+def test_smtp_subclass_is_checked_and_unimportable_backend_fails(smtp):
+    smtp.EMAIL_BACKEND = "tests.engagement.test_deploy_checks.RelayBackend"
+    smtp.EMAIL_HOST = ""
+    assert _deploy_messages("engagement.E004") == [
+        "EMAIL_BACKEND is SMTP but EMAIL_HOST is not set."
+    ]
+    smtp.EMAIL_BACKEND = "anymail.backends.nowhere.EmailBackend"
+    [message] = _deploy_messages("engagement.E004")
+    assert "cannot be imported" in message
+
+
+class RelayBackend(SMTPBackend):
+    """A project's own SMTP backend (a subclass) is held to the same settings."""
