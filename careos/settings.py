@@ -346,10 +346,12 @@ RBAC_AUDIT_FLUSH_ALLOWED = env.bool("RBAC_AUDIT_FLUSH_ALLOWED", default=False)
 
 # --- engagement ---
 # Channel backends: console backends (record, never send) are the development default, the real
-# providers the production default; ``engagement.W001`` warns when a console backend is
-# configured with DEBUG off, and ``check --deploy`` fails (``engagement.E001``/``E002``) when
-# the selected Twilio/web push backend lacks its credentials. Tests set the console backends in
-# pyproject's env.
+# providers the production default; with DEBUG off ``engagement.W001`` warns about a console
+# SMS/push backend and ``engagement.W002`` about an email backend that never delivers (console,
+# locmem, dummy, file). ``check --deploy`` fails when the selected Twilio/web push backend lacks
+# its credentials (``engagement.E001``/``E002``), when the VAPID keys do not parse or do not
+# belong together (``E003``), and when the SMTP backend has no EMAIL_HOST or a placeholder
+# DEFAULT_FROM_EMAIL (``E004``). Tests set the console backends in pyproject's env.
 SMS_BACKEND = env.str(
     "SMS_BACKEND",
     default="engagement.channels.sms_console.ConsoleSMSTransport"
@@ -369,17 +371,22 @@ EMAIL_BACKEND = env.str(
     if DEBUG
     else "django.core.mail.backends.smtp.EmailBackend",
 )
-EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+# No production default: the relay must be named (``localhost`` too, if that is where it runs).
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost" if DEBUG else "")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
+# The default is a development placeholder: ``check --deploy`` refuses it (``engagement.E004``).
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CareOS <no-reply@careos.local>")
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_PHONE_NUMBER = env.str("TWILIO_PHONE_NUMBER", default="")
 TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
+# VAPID key pair (``python scripts/vapid_keys.py`` makes one): the private key as base64url of
+# the raw 32-byte P-256 key (or of its DER, or a key file's path); the public key, given to
+# browsers, as base64url of the uncompressed point. ``check --deploy`` parses both.
 VAPID_PUBLIC_KEY = env.str("VAPID_PUBLIC_KEY", default="")
 VAPID_PRIVATE_KEY = env.str("VAPID_PRIVATE_KEY", default="")
 VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="")  # mailto: or https: contact

@@ -1,3 +1,4 @@
+from email.utils import parseaddr
 from typing import Any
 
 from django.apps import AppConfig
@@ -13,6 +14,16 @@ class EngagementConfig(AppConfig):
         register(check_channel_backends)
         # Deploy-only: development and CI run with console backends and no credentials.
         register(check_provider_settings, deploy=True)
+        register(check_email_settings, deploy=True)
+
+
+# Django's email backends that never deliver: development and tests only.
+_DEVELOPMENT_EMAIL_BACKENDS = {
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+}
 
 
 def check_channel_backends(app_configs: Any = None, **kwargs: Any) -> list[CheckWarning]:
@@ -21,7 +32,7 @@ def check_channel_backends(app_configs: Any = None, **kwargs: Any) -> list[Check
     if settings.DEBUG:
         return []
     warnings = []
-    for name in ("SMS_BACKEND", "PUSH_BACKEND", "EMAIL_BACKEND"):
+    for name in ("SMS_BACKEND", "PUSH_BACKEND"):
         if "console" in getattr(settings, name).lower():
             warnings.append(
                 CheckWarning(
@@ -30,6 +41,14 @@ def check_channel_backends(app_configs: Any = None, **kwargs: Any) -> list[Check
                     id="engagement.W001",
                 )
             )
+    if settings.EMAIL_BACKEND in _DEVELOPMENT_EMAIL_BACKENDS:
+        warnings.append(
+            CheckWarning(
+                f"EMAIL_BACKEND is {settings.EMAIL_BACKEND}: emails are never delivered.",
+                hint="Set EMAIL_BACKEND to the SMTP backend (or a provider's) in production.",
+                id="engagement.W002",
+            )
+        )
     return warnings
 
 
@@ -54,4 +73,60 @@ def check_provider_settings(app_configs: Any = None, **kwargs: Any) -> list[Chec
                     id=check_id,
                 )
             )
+            continue
+        # Set but unusable (a VAPID key that does not parse): fail the deploy, not the first send.
+        errors.extend(
+            CheckError(
+                f"{name} is {backend.provider} but {problem}.",
+                hint="Fix the setting (README.md, Production), or choose another backend.",
+                id="engagement.E003",
+            )
+            for problem in backend.invalid_settings()
+        )
+    return errors
+
+
+def check_email_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The SMTP backend has a server and a real sender (else every email fails or bounces)."""
+    from django.conf import global_settings, settings
+    from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+    from django.utils.module_loading import import_string
+
+    try:
+        backend = import_string(settings.EMAIL_BACKEND)
+    except ImportError:
+        return [
+            CheckError(
+                f"EMAIL_BACKEND {settings.EMAIL_BACKEND!r} cannot be imported.",
+                id="engagement.E004",
+            )
+        ]
+    if not (isinstance(backend, type) and issubclass(backend, SMTPBackend)):
+        return []
+    errors: list[CheckMessage] = []
+    if not settings.EMAIL_HOST:
+        errors.append(
+            CheckError(
+                "EMAIL_BACKEND is SMTP but EMAIL_HOST is not set.",
+                hint="Set EMAIL_HOST (and EMAIL_PORT, EMAIL_USE_TLS, credentials) to your relay.",
+                id="engagement.E004",
+            )
+        )
+    _, sender = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    domain = sender.rpartition("@")[2].lower()
+    if (
+        not sender
+        or sender == global_settings.DEFAULT_FROM_EMAIL
+        or domain == "localhost"
+        or domain.endswith((".local", ".localhost"))
+    ):
+        errors.append(
+            CheckError(
+                f"DEFAULT_FROM_EMAIL is {settings.DEFAULT_FROM_EMAIL!r}, not a sender address "
+                "receiving servers accept.",
+                hint="Set DEFAULT_FROM_EMAIL to an address of a domain you send from "
+                "(e.g. CareOS <no-reply@clinic.example>).",
+                id="engagement.E004",
+            )
+        )
     return errors

@@ -1,14 +1,17 @@
-"""Partner console: partners with contacts, agreements, keys and usage inline; actions call
-services. A new key's or client's secret is shown once, in the message after the action."""
+"""Partner console: partners with contacts, agreements, keys and recent usage inline; actions
+call services. A new key's or client's secret is shown once, in the message after the action."""
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.html import format_html
 
 from careos.errors import DomainError
@@ -101,12 +104,32 @@ class ApiKeyInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class RecentUsageFormSet(BaseInlineFormSet):
+    """Only the partner's recent usage rows: a partner accrues a row per endpoint per day, and the
+    change page must not load years of them. The rest is on the usage changelist (linked)."""
+
+    def get_queryset(self) -> QuerySet[PartnerUsageDaily]:
+        if not hasattr(self, "_queryset"):
+            days, rows = UsageInline.recent_days, UsageInline.recent_rows
+            since = timezone.now().date() - timedelta(days=days - 1)  # usage days are UTC days
+            # Served by the (partner, -day) index; the slice bounds even a partner calling
+            # hundreds of endpoints a day.
+            self._queryset = self.queryset.filter(day__gte=since).order_by("-day", "endpoint")[
+                :rows
+            ]
+        return self._queryset
+
+
 class UsageInline(ReadOnlyInline):
     model = PartnerUsageDaily
+    formset = RecentUsageFormSet
+    template = "admin/partners/partner/recent_usage_inline.html"
+    verbose_name_plural = "recent usage"
+    recent_days = 30
+    recent_rows = 200
     show_change_link = False
     fields = ["day", "endpoint", "calls", "errors", "rate_limited", "average_latency_ms"]
     readonly_fields = fields
-    ordering = ["-day", "endpoint"]
 
 
 @admin.register(Partner)

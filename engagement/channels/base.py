@@ -61,6 +61,12 @@ class Transport:
         """Settings this provider needs that are unset (the deploy check reports them too)."""
         return []
 
+    @classmethod
+    def invalid_settings(cls) -> list[str]:
+        """Problems with settings that are set but unusable (``engagement.E003``), each naming
+        the setting, never its value. Called only when nothing is missing."""
+        return []
+
     def __init__(self) -> None:
         if missing := self.missing_settings():
             raise ImproperlyConfigured(f"{', '.join(missing)} must be set")
@@ -90,7 +96,7 @@ def get_transport(channel: str) -> Transport:
     A missing setting or an unimportable backend raises ``PermanentProviderError``: retrying
     cannot fix configuration, and the caller must record the message as failed with the reason
     rather than crash and leave it claimed in ``sending``. ``check --deploy`` reports the same
-    problem before it reaches a worker (``engagement.E001``, ``engagement.E002``).
+    problem before it reaches a worker (``engagement.E001`` to ``engagement.E003``).
     """
     path = getattr(settings, _BACKEND_SETTINGS[channel])
     key = (channel, path)

@@ -1,11 +1,18 @@
 """Web Push (RFC 8030 + VAPID) through ``pywebpush``."""
 
 import json
+import os
 import socket
 from typing import Any
 
 import requests
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from py_vapid import Vapid, VapidException
+from py_vapid.utils import b64urldecode
 from pywebpush import WebPushException, webpush
 from requests.adapters import HTTPAdapter
 from requests.exceptions import RequestException
@@ -111,6 +118,65 @@ class PushSession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
+# Any of these from py_vapid means the key cannot sign: bad base64 (binascii.Error is a
+# ValueError), bad DER or an out-of-range scalar (ValueError), an unreadable key file (OSError).
+_KEY_ERRORS = (ValueError, TypeError, OSError, UnsupportedAlgorithm, VapidException)
+# Any origin does for a trial signature: py_vapid requires one.
+_TRIAL_AUDIENCE = "https://push.example.net"
+
+
+def _uncompressed(public_key: ec.EllipticCurvePublicKey) -> bytes:
+    return public_key.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+
+
+def vapid_from_settings() -> Vapid:
+    """The VAPID signer for ``VAPID_PRIVATE_KEY``, read the way pywebpush reads it (a path to a
+    PEM or DER key file, else the key itself: base64url of the raw 32-byte P-256 scalar, or of
+    its DER encoding), after a trial signature with ``VAPID_SUBJECT``; ``VAPID_PUBLIC_KEY``, when
+    set, must be its public key (base64url uncompressed point, what browsers are given).
+
+    Raises ``ImproperlyConfigured`` naming the setting at fault, never its value.
+    """
+    private_key = settings.VAPID_PRIVATE_KEY.strip()
+    try:
+        if os.path.isfile(private_key):
+            vapid = Vapid.from_file(private_key_file=private_key)
+        else:
+            vapid = Vapid.from_string(private_key=private_key)
+    except _KEY_ERRORS as exc:
+        raise ImproperlyConfigured(
+            f"VAPID_PRIVATE_KEY does not parse ({type(exc).__name__}): expected base64url of a "
+            "raw 32-byte P-256 private key or of its DER encoding, or the path of a PEM/DER file"
+        ) from exc
+    key = vapid.private_key
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
+        raise ImproperlyConfigured("VAPID_PRIVATE_KEY is not a P-256 (prime256v1) EC key")
+    try:
+        vapid.sign({"sub": settings.VAPID_SUBJECT, "aud": _TRIAL_AUDIENCE})
+    except VapidException as exc:
+        raise ImproperlyConfigured(
+            "VAPID_SUBJECT must be a mailto: address or an https: URL"
+        ) from exc
+    if public_key := settings.VAPID_PUBLIC_KEY.strip():
+        try:
+            public = ec.EllipticCurvePublicKey.from_encoded_point(
+                ec.SECP256R1(), b64urldecode(public_key.encode())
+            )
+        except (ValueError, TypeError) as exc:
+            raise ImproperlyConfigured(
+                "VAPID_PUBLIC_KEY does not parse: expected base64url of an uncompressed P-256 "
+                "point (65 bytes)"
+            ) from exc
+        if _uncompressed(public) != _uncompressed(vapid.public_key):
+            raise ImproperlyConfigured(
+                "VAPID_PUBLIC_KEY is not the public key of VAPID_PRIVATE_KEY: browsers would "
+                "subscribe with a key the push service then refuses"
+            )
+    return vapid
+
+
 class WebPushTransport(Transport):
     """``outbound.to`` is the subscription JSON (``endpoint`` + ``keys``)."""
 
@@ -120,8 +186,19 @@ class WebPushTransport(Transport):
     def missing_settings(cls) -> list[str]:
         return [n for n in ("VAPID_PRIVATE_KEY", "VAPID_SUBJECT") if not getattr(settings, n)]
 
+    @classmethod
+    def invalid_settings(cls) -> list[str]:
+        try:
+            vapid_from_settings()
+        except ImproperlyConfigured as exc:
+            return [str(exc)]
+        return []
+
     def __init__(self) -> None:
         super().__init__()
+        # Parsed once per process; an unusable key fails here (the message is recorded as failed
+        # with the reason) rather than inside pywebpush at every send.
+        self.vapid = vapid_from_settings()
         self.session = PushSession()
 
     def send(self, outbound: Outbound) -> ProviderResult:
@@ -132,7 +209,7 @@ class WebPushTransport(Transport):
             response = webpush(
                 subscription_info=json.loads(outbound.to),
                 data=payload,
-                vapid_private_key=settings.VAPID_PRIVATE_KEY,
+                vapid_private_key=self.vapid,
                 vapid_claims={"sub": settings.VAPID_SUBJECT},
                 ttl=settings.PUSH_TTL_SECONDS,
                 timeout=settings.OUTBOUND_HTTP_TIMEOUT_SECONDS,

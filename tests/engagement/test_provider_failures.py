@@ -14,6 +14,7 @@ from engagement.channels.sms_console import ConsoleSMSTransport
 from engagement.models import Campaign, Message, MessageAttempt, MessageStatus
 from engagement.services.messages import message_send, messages_recover_stale_claims
 from engagement.tasks import release_deferred_messages
+from scripts.vapid_keys import vapid_key_pair
 from tests.engagement.test_push import subscription, webpush_settings  # noqa: F401
 
 ACTOR = system_actor("tests")
@@ -111,9 +112,9 @@ def test_deploy_check_is_quiet_when_configured_or_not_selected(settings):
     settings.TWILIO_AUTH_TOKEN = "token"
     settings.TWILIO_PHONE_NUMBER = ""
     settings.TWILIO_MESSAGING_SERVICE_SID = "MG" + "0" * 32
-    settings.VAPID_PRIVATE_KEY = "key"
+    settings.VAPID_PRIVATE_KEY = vapid_key_pair()["VAPID_PRIVATE_KEY"]
     settings.VAPID_SUBJECT = "mailto:ops@careos.example"
-    assert not _deploy_check_ids() & {"engagement.E001", "engagement.E002"}
+    assert not _deploy_check_ids() & {"engagement.E001", "engagement.E002", "engagement.E003"}
     settings.TWILIO_AUTH_TOKEN = ""
     settings.VAPID_SUBJECT = ""
     settings.SMS_BACKEND = "engagement.channels.sms_console.ConsoleSMSTransport"

@@ -1,7 +1,14 @@
 """The partner console: changelists, inlines, actions that call services, secrets shown once."""
 
+import re
+from datetime import timedelta
+
 import pytest
 from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from careos.actors import system_actor
 from partners.models import ApiKey, Partner, PartnerApplication, PartnerUsageDaily
@@ -99,3 +106,80 @@ def test_approve_and_reject_application_actions(admin_client):
     _action(admin_client, "/admin/partners/partnerapplication/", "reject", [second], reason="no")
     second.refresh_from_db()
     assert second.status == "rejected"
+
+
+def _usage(partner: Partner, *, days: int, endpoints: int) -> None:
+    """A row per endpoint per day for the ``days`` days up to today (UTC)."""
+    newest = timezone.now().date()
+    PartnerUsageDaily.objects.bulk_create(
+        PartnerUsageDaily(
+            partner=partner,
+            day=newest - timedelta(days=age),
+            endpoint=f"GET api/v1/e{endpoint}",
+            calls=10,
+        )
+        for age in range(days)
+        for endpoint in range(endpoints)
+    )
+
+
+def _partner_page(admin_client, partner: Partner) -> tuple[int, int, str]:
+    """(queries, usage rows shown, page) of the partner's change page."""
+    with CaptureQueriesContext(connection) as queries:
+        page = admin_client.get(f"/admin/partners/partner/{partner.pk}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    shown = re.search(r'name="usage_days-TOTAL_FORMS" value="(\d+)"', html)
+    assert shown is not None
+    return len(queries), int(shown.group(1)), html
+
+
+def test_partner_page_shows_recent_usage_only_whatever_the_history(admin_client):
+    recent = PartnerFactory()
+    _usage(recent, days=3, endpoints=2)
+    veteran = PartnerFactory()
+    _usage(veteran, days=3 * 365, endpoints=2)  # three years of daily rows
+
+    recent_queries, recent_rows, _ = _partner_page(admin_client, recent)
+    veteran_queries, veteran_rows, html = _partner_page(admin_client, veteran)
+
+    assert recent_rows == 6
+    assert veteran_rows == 30 * 2  # the last 30 days, not 2,190 rows
+    assert veteran_queries == recent_queries
+    today = timezone.now().date()
+    assert date_format(today) in html
+    oldest_shown = today - timedelta(days=29)
+    assert date_format(oldest_shown) in html
+    assert date_format(oldest_shown - timedelta(days=1)) not in html
+    link = f"/admin/partners/partnerusagedaily/?partner__id__exact={veteran.pk}"
+    assert f'href="{link}"' in html
+    changelist = admin_client.get(link)
+    assert changelist.status_code == 200
+    assert changelist.context["cl"].result_count == 3 * 365 * 2
+    assert recent.name not in changelist.content.decode()
+
+
+def test_partner_page_caps_rows_of_a_partner_calling_many_endpoints(admin_client):
+    partner = PartnerFactory()
+    _usage(partner, days=5, endpoints=60)  # 300 rows in the window
+    _, rows, html = _partner_page(admin_client, partner)
+    assert rows == 200
+    assert "200 rows at most" in html
+
+
+def test_saving_a_partner_with_usage_keeps_its_usage(admin_client):
+    partner = PartnerFactory()
+    _usage(partner, days=40, endpoints=1)
+    page = admin_client.get(f"/admin/partners/partner/{partner.pk}/change/")
+    data = {k: v for k, v in page.context["adminform"].form.initial.items() if v is not None}
+    for inline in page.context["inline_admin_formsets"]:  # what the browser posts back
+        management = inline.formset.management_form
+        data.update({management.add_prefix(k): v for k, v in management.initial.items()})
+        for form in inline.formset.forms:
+            data.update({form.add_prefix(k): v for k, v in form.initial.items() if v is not None})
+    data["description"] = "Renamed description"
+    response = admin_client.post(f"/admin/partners/partner/{partner.pk}/change/", data)
+    assert response.status_code == 302
+    partner.refresh_from_db()
+    assert partner.description == "Renamed description"
+    assert PartnerUsageDaily.objects.filter(partner=partner).count() == 40
