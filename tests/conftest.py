@@ -1,7 +1,10 @@
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
+
+from tests.infra import Broker
 
 
 @pytest.fixture(autouse=True)
@@ -21,6 +24,16 @@ def django_db_serialized_rollback() -> None:
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def broker() -> Iterator[Broker]:
+    """``broker.down()`` points Celery at a closed port; the broker is back after the test."""
+    controller = Broker()
+    try:
+        yield controller
+    finally:
+        controller.up()
 
 
 from tests.partners.fixtures import (  # noqa: E402, F401

@@ -53,3 +53,28 @@ def unreachable_redis_cache() -> dict[str, dict[str, str]]:
             "LOCATION": f"redis://127.0.0.1:{closed_local_port()}/0",
         }
     }
+
+
+class Broker:
+    """Makes the Celery broker unreachable and brings it back: while it is down, tasks are
+    really published (not eager) to a closed local port, with the project's publish settings."""
+
+    def __init__(self) -> None:
+        from careos.celery import app
+
+        self._app = app
+        self._saved = (app.conf.task_always_eager, app.conf.broker_url)
+
+    def _reset_connections(self) -> None:
+        # Celery caches the broker connection pool on the app; drop it so a changed URL is used.
+        self._app._pool = None
+        self._app.amqp._producer_pool = None
+
+    def down(self) -> None:
+        self._app.conf.task_always_eager = False
+        self._app.conf.broker_url = f"redis://127.0.0.1:{closed_local_port()}/0"
+        self._reset_connections()
+
+    def up(self) -> None:
+        self._app.conf.task_always_eager, self._app.conf.broker_url = self._saved
+        self._reset_connections()

@@ -11,6 +11,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from careos.actors import Actor, system_actor
+from careos.queueing import enqueue_or_log
 from payments.models import Payment, StripeEvent
 from payments.services.bookings import payment_mark_failed, payment_mark_succeeded
 from payments.services.payouts import transfer_mark_reversed
@@ -42,10 +43,15 @@ def stripe_event_record(*, event: dict[str, Any]) -> tuple[StripeEvent, bool]:
     return row, True
 
 
-def _enqueue(event_pk: int) -> None:
+def _enqueue(event_pk: int) -> bool:
+    """Queue processing of a stored event; never raises (an event not queued stays
+    ``received`` for ``stripe_events_requeue_stale``)."""
     from payments.tasks import process_stripe_event
 
-    process_stripe_event.delay(event_pk=event_pk)
+    return enqueue_or_log(
+        lambda: process_stripe_event.delay(event_pk=event_pk),
+        what=f"processing of Stripe event row {event_pk}",
+    )
 
 
 def _obj(event: StripeEvent) -> dict[str, Any]:
@@ -180,7 +186,7 @@ def stripe_event_process(*, event_pk: int, actor: Actor = ACTOR) -> str:
 
 def stripe_events_requeue_stale(*, older_than_seconds: int = 600) -> int:
     """Events left ``received``/``failed`` (broker down at receipt, retries exhausted) are
-    queued again by the beat sweep."""
+    queued again by the beat sweep; returns how many were queued. Never raises."""
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     pks = list(
         StripeEvent.objects.filter(
@@ -189,6 +195,9 @@ def stripe_events_requeue_stale(*, older_than_seconds: int = 600) -> int:
             attempts__lt=10,
         ).values_list("pk", flat=True)[:500]
     )
+    queued = 0
     for pk in pks:
-        _enqueue(pk)
-    return len(pks)
+        if not _enqueue(pk):
+            break  # the broker is down: the next sweep tries again
+        queued += 1
+    return queued

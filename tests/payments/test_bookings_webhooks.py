@@ -310,6 +310,41 @@ def test_receipt_page_in_the_patients_language(api_client, patient, paid_booking
     assert "Número de recibo" in page and "Descuento" in page
 
 
+def test_webhook_received_with_the_broker_down_is_acknowledged_and_swept_once(
+    make_booking, fake_stripe, post_stripe_event, broker, caplog
+):
+    import logging
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from careos.actors import system_actor
+    from payments.services.bookings import booking_pay
+    from payments.tasks import requeue_stale_stripe_events
+
+    start = booking_pay(booking=make_booking(), actor=system_actor("tests"))
+    event = intent_succeeded(start.payment)
+    broker.down()
+    with caplog.at_level(logging.WARNING, logger="careos.queueing"):
+        response = post_stripe_event(event)
+    assert response.status_code == 200 and response.json() == {"received": True}
+    row = StripeEvent.objects.get(stripe_id=event["id"])
+    assert row.status == StripeEvent.Status.RECEIVED
+    assert f"processing of Stripe event row {row.pk} was not queued" in caplog.text
+    later = timezone.now() + timedelta(seconds=601)
+    with time_machine.travel(later):
+        assert requeue_stale_stripe_events.apply().get() == 0  # still down: nothing raised
+
+    broker.up()
+    with time_machine.travel(later):
+        assert requeue_stale_stripe_events.delay().get() == 1
+        assert requeue_stale_stripe_events.delay().get() == 0
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (StripeEvent.Status.PROCESSED, 1)
+    assert Payment.objects.get(pk=start.payment.pk).status == Payment.Status.SUCCEEDED
+
+
 def test_event_stored_while_the_broker_was_down_is_processed_by_the_sweep(
     make_booking, fake_stripe, django_capture_on_commit_callbacks
 ):
