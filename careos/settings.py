@@ -400,6 +400,12 @@ ENGAGEMENT_RETRY_BASE_SECONDS = env.int("ENGAGEMENT_RETRY_BASE_SECONDS", default
 # A message claimed (``sending``) for longer is given back by the beat sweep: keep it well above
 # the longest batch (batch size x provider timeout) so a live worker's claim never expires.
 ENGAGEMENT_SENDING_LEASE_SECONDS = env.int("ENGAGEMENT_SENDING_LEASE_SECONDS", default=3600)
+# A message still ``queued`` this long after it was queued (plus its retry backoff) has no task
+# to send it (the broker was down): the beat sweep queues it again.
+ENGAGEMENT_QUEUED_REQUEUE_SECONDS = env.int("ENGAGEMENT_QUEUED_REQUEUE_SECONDS", default=120)
+# A sending campaign with no batch for this long gets its next batch queued again; keep it above
+# the time a batch waits for a worker (a busy pool is sending earlier batches).
+ENGAGEMENT_CAMPAIGN_STALL_SECONDS = env.int("ENGAGEMENT_CAMPAIGN_STALL_SECONDS", default=600)
 ENGAGEMENT_CAMPAIGN_BATCH_SIZE = env.int("ENGAGEMENT_CAMPAIGN_BATCH_SIZE", default=500)
 # Frequency cap: at most COUNT campaign messages per recipient in DAYS (0 disables).
 ENGAGEMENT_CAMPAIGN_CAP_COUNT = env.int("ENGAGEMENT_CAMPAIGN_CAP_COUNT", default=3)

@@ -17,8 +17,13 @@ def deliver_message(self: Task, *, message_id: int) -> str:
 
 @shared_task(acks_late=True)
 def release_deferred_messages() -> int:
-    # Also the sweep for claims whose worker died: one beat entry keeps every message moving.
-    return messages.messages_release_deferred() + messages.messages_recover_stale_claims()
+    # Also the sweep for claims whose worker died and for messages whose queueing failed (the
+    # broker was down): one beat entry keeps every message moving.
+    return (
+        messages.messages_release_deferred()
+        + messages.messages_recover_stale_claims()
+        + messages.messages_requeue_stuck()
+    )
 
 
 @shared_task(acks_late=True)
@@ -28,7 +33,8 @@ def dispatch_due_reminders() -> int:
 
 @shared_task(acks_late=True)
 def start_due_campaigns() -> int:
-    return campaigns.campaigns_start_due()
+    # Also resumes sending campaigns whose next batch was never queued (broker down).
+    return campaigns.campaigns_start_due() + campaigns.campaigns_resume_stalled()
 
 
 @shared_task(acks_late=True)

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from careos.actors import Actor
 from careos.errors import ConflictError, DomainError
+from careos.queueing import enqueue_on_commit
 from engagement.models import (
     Campaign,
     Channel,
@@ -93,9 +94,14 @@ def campaign_create(
 
 
 def _enqueue_batch(campaign_id: int) -> None:
+    """Queue the campaign's next batch after commit. Never raises: a sending campaign whose
+    batch was not queued is resumed by ``campaigns_resume_stalled``."""
     from engagement.tasks import send_campaign_batch
 
-    transaction.on_commit(lambda: send_campaign_batch.delay(campaign_id=campaign_id))
+    enqueue_on_commit(
+        lambda: send_campaign_batch.delay(campaign_id=campaign_id),
+        what=f"batch of engagement campaign {campaign_id}",
+    )
 
 
 @transaction.atomic
@@ -131,6 +137,28 @@ def campaigns_start_due(*, now: datetime | None = None) -> int:
                 _enqueue_batch(pk)
                 started += 1
     return started
+
+
+def campaigns_resume_stalled(*, now: datetime | None = None) -> int:
+    """Beat: queue the next batch of sending campaigns that made no progress for
+    ``ENGAGEMENT_CAMPAIGN_STALL_SECONDS`` (their batch was never queued: the broker was down at
+    launch or after the previous batch). Touches each, so it is queued once per stall period.
+
+    A batch queued twice sends nothing twice: batches lock the campaign, continue from its
+    cursor and skip recipients it already has a message for.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.ENGAGEMENT_CAMPAIGN_STALL_SECONDS)
+    with transaction.atomic():
+        pks = list(
+            Campaign.objects.select_for_update(skip_locked=True)
+            .filter(status=Campaign.Status.SENDING, updated_at__lt=cutoff)
+            .values_list("pk", flat=True)
+        )
+        Campaign.objects.filter(pk__in=pks).update(updated_at=now)
+        for pk in pks:
+            _enqueue_batch(pk)
+    return len(pks)
 
 
 @transaction.atomic

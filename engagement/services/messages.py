@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
 from careos.actors import Actor
 from careos.errors import DomainError
+from careos.queueing import enqueue_or_log
 from engagement.channels.base import (
     Outbound,
     PermanentProviderError,
@@ -149,17 +150,27 @@ def message_send(
     return message
 
 
-def _enqueue_after_commit(message_ids: list[int], countdown: int = 0) -> None:
+def _enqueue_after_commit(message_ids: list[int]) -> None:
+    """Queue delivery of ``message_ids`` once the transaction commits. Never raises: a message
+    whose publish failed stays ``queued`` for ``messages_requeue_stuck``."""
+    if message_ids:
+        transaction.on_commit(lambda: _enqueue_now(message_ids))
+
+
+def _enqueue_now(message_ids: list[int]) -> int:
+    """Queue delivery of each message; returns how many were queued. Stops at the first failed
+    publish (the broker is down: the rest would fail too, each after its own timeout)."""
     from engagement.tasks import deliver_message
 
-    def enqueue() -> None:
-        for message_id in message_ids:
-            if countdown:
-                deliver_message.apply_async(kwargs={"message_id": message_id}, countdown=countdown)
-            else:
-                deliver_message.delay(message_id=message_id)
-
-    transaction.on_commit(enqueue)
+    for queued, message_id in enumerate(message_ids):
+        left = len(message_ids) - queued - 1
+        if not enqueue_or_log(
+            lambda message_id=message_id: deliver_message.delay(message_id=message_id),
+            what=f"delivery of engagement message {message_id}"
+            + (f" (and {left} more)" if left else ""),
+        ):
+            return queued
+    return len(message_ids)
 
 
 def rendered_for_message(message: Message) -> Rendered:
@@ -423,11 +434,58 @@ def messages_recover_stale_claims(*, limit: int = 500, now: datetime | None = No
 
 
 def _schedule_retry(message_id: int) -> None:
+    """Queue the retry of a message left ``queued`` by a transient failure. Never raises: a
+    retry that cannot be queued is picked up by ``messages_requeue_stuck`` once overdue."""
     from engagement.tasks import deliver_message
 
-    deliver_message.apply_async(
-        kwargs={"message_id": message_id}, countdown=retry_countdown(message_id)
+    enqueue_or_log(
+        lambda: deliver_message.apply_async(
+            kwargs={"message_id": message_id}, countdown=retry_countdown(message_id)
+        ),
+        what=f"retry of engagement message {message_id}",
     )
+
+
+def _queued_overdue(now: datetime) -> Q:
+    """Queued messages whose delivery task should have run by now: queued (or last touched)
+    more than ``ENGAGEMENT_QUEUED_REQUEUE_SECONDS`` ago, plus, for a message waiting to be
+    retried, the backoff its retry was scheduled with."""
+    grace = settings.ENGAGEMENT_QUEUED_REQUEUE_SECONDS
+    overdue = Q(attempts=0, updated_at__lt=now - timedelta(seconds=grace))
+    for attempts in range(1, settings.ENGAGEMENT_MAX_ATTEMPTS + 1):
+        wait = grace + _backoff_seconds(attempts)
+        overdue |= Q(attempts=attempts, updated_at__lt=now - timedelta(seconds=wait))
+    longest = grace + _backoff_seconds(settings.ENGAGEMENT_MAX_ATTEMPTS + 1)
+    return overdue | Q(
+        attempts__gt=settings.ENGAGEMENT_MAX_ATTEMPTS,
+        updated_at__lt=now - timedelta(seconds=longest),
+    )
+
+
+def messages_requeue_stuck(*, limit: int = 500, now: datetime | None = None) -> int:
+    """Queue delivery again for messages left ``queued`` with no task to send them (the publish
+    after commit failed while the broker was down, or a retry could not be scheduled).
+
+    Never sends twice: delivery claims a message (queued → sending) with a conditional UPDATE,
+    so if the original task was only late, whichever task claims first sends it and the other
+    does nothing. A re-queued message is touched (``updated_at``), so it is queued again at most
+    once per grace period while the broker is still down. Returns how many were re-queued.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        ids = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(status=MessageStatus.QUEUED)
+            .filter(_queued_overdue(now))
+            .order_by("updated_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if not ids:
+            return 0
+        Message.objects.filter(pk__in=ids, status=MessageStatus.QUEUED).update(updated_at=now)
+        _enqueue_after_commit(ids)
+    logger.info("engagement: %d stuck queued message(s) re-queued", len(ids))
+    return len(ids)
 
 
 _PROVIDER_STATUS = {
