@@ -10,6 +10,8 @@ import logging
 from collections.abc import Callable
 
 from django.db import transaction
+from kombu.exceptions import KombuError
+from redis.exceptions import RedisError
 
 logger = logging.getLogger("careos.queueing")
 
@@ -19,7 +21,9 @@ def enqueue_or_log(send: Callable[[], object], *, what: str) -> bool:
     is logged as a warning naming ``what`` (ids only, never PHI) and False is returned."""
     try:
         send()
-    except Exception as exc:
+    # Publishing errors only: an error the task raises when tasks run inline (eager, in tests)
+    # must still surface.
+    except (KombuError, RedisError, OSError) as exc:
         logger.warning(
             "%s was not queued (%s); the sweep will pick it up", what, type(exc).__name__
         )
