@@ -5,6 +5,8 @@ import pytest
 from careos.actors import system_actor
 from engagement.channels.push_console import ConsolePushTransport
 from engagement.channels.sms_console import ConsoleSMSTransport
+from engagement.models import Message
+from engagement.services.messages import message_send
 from rbac.models import Clinic, Role, User
 from rbac.services import clinic_create, membership_grant
 
@@ -108,6 +110,19 @@ def other_clinic(db) -> Clinic:
         timezone="UTC",
         languages=["en"],
         regions=[],
+        actor=system_actor("tests"),
+    )
+
+
+def reminder_sms(patient: User, key: str = "k1") -> Message:
+    """A reminder SMS to ``patient`` through ``message_send`` (``key`` dedupes it)."""
+    return message_send(
+        channel="sms",
+        recipient=patient,
+        purpose="reminder",
+        template_key="reminder",
+        context={"title": "Walk"},
+        dedupe_key=key,
         actor=system_actor("tests"),
     )
 

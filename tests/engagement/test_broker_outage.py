@@ -12,27 +12,15 @@ from rest_framework.test import APIClient
 from careos.actors import system_actor
 from engagement.channels.sms_console import ConsoleSMSTransport
 from engagement.models import Campaign, Message, MessageStatus
-from engagement.services.messages import message_send, messages_requeue_stuck
+from engagement.services.messages import messages_requeue_stuck
 from engagement.tasks import deliver_message, release_deferred_messages, start_due_campaigns
 from rbac.models import ConsentRecord, User
 from rbac.services import consent_record
-from tests.engagement.conftest import grant
+from tests.engagement.conftest import grant, reminder_sms
 
 pytestmark = pytest.mark.django_db
 
 ACTOR = system_actor("tests")
-
-
-def _sms(patient: User, key: str = "k1") -> Message:
-    return message_send(
-        channel="sms",
-        recipient=patient,
-        purpose="reminder",
-        template_key="reminder",
-        context={"title": "Walk"},
-        dedupe_key=key,
-        actor=ACTOR,
-    )
 
 
 def _aged(message: Message, *, seconds: float, attempts: int = 0) -> None:
@@ -50,7 +38,7 @@ def test_send_with_the_broker_down_commits_and_the_sweep_sends_it_once(
         caplog.at_level(logging.WARNING, logger="careos.queueing"),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        message = _sms(patient)
+        message = reminder_sms(patient)
     message.refresh_from_db()
     assert (message.status, message.attempts) == (MessageStatus.QUEUED, 0)
     assert f"delivery of engagement message {message.pk} was not queued" in caplog.text
@@ -78,7 +66,7 @@ def test_a_requeued_message_whose_first_task_was_only_late_is_sent_once(
     patient, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False):
-        message = _sms(patient)  # its delivery task is "in the broker", not run yet
+        message = reminder_sms(patient)  # its delivery task is "in the broker", not run yet
     _aged(message, seconds=3600)
     with django_capture_on_commit_callbacks(execute=False) as requeued:
         assert messages_requeue_stuck() == 1
@@ -97,8 +85,8 @@ def test_a_message_waiting_for_its_retry_backoff_is_left_alone(
     settings.ENGAGEMENT_QUEUED_REQUEUE_SECONDS = 120
     settings.ENGAGEMENT_RETRY_BASE_SECONDS = 30
     with django_capture_on_commit_callbacks(execute=False):
-        waiting = _sms(patient, "waiting")
-        fresh = _sms(patient, "fresh")
+        waiting = reminder_sms(patient, "waiting")
+        fresh = reminder_sms(patient, "fresh")
     _aged(waiting, seconds=120 + 60 - 5, attempts=2)  # its retry is due 60 s after the failure
     _aged(fresh, seconds=100)
     assert messages_requeue_stuck() == 0

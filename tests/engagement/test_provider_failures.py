@@ -15,23 +15,12 @@ from engagement.models import Campaign, Message, MessageAttempt, MessageStatus
 from engagement.services.messages import message_send, messages_recover_stale_claims
 from engagement.tasks import release_deferred_messages
 from scripts.vapid_keys import vapid_key_pair
+from tests.engagement.conftest import reminder_sms
 from tests.engagement.test_push import subscription, webpush_settings  # noqa: F401
 
 ACTOR = system_actor("tests")
 TWILIO = "engagement.channels.sms_twilio.TwilioSMSTransport"
 WEBPUSH = "engagement.channels.push_webpush.WebPushTransport"
-
-
-def _sms(patient, key: str = "k1") -> Message:
-    return message_send(
-        channel="sms",
-        recipient=patient,
-        purpose="reminder",
-        template_key="reminder",
-        context={"title": "Walk"},
-        dedupe_key=key,
-        actor=ACTOR,
-    )
 
 
 @responses.activate
@@ -43,7 +32,7 @@ def test_twilio_without_credentials_fails_the_message_with_the_reason(
     settings.TWILIO_ACCOUNT_SID = ""
     settings.TWILIO_AUTH_TOKEN = ""
     with django_capture_on_commit_callbacks(execute=True):
-        message = _sms(patient)
+        message = reminder_sms(patient)
     message.refresh_from_db()
     assert message.status == MessageStatus.FAILED
     assert message.failed_at is not None
@@ -136,7 +125,7 @@ def test_stale_claim_is_requeued_and_sent_by_the_beat_task(
     settings, patient, django_capture_on_commit_callbacks
 ):
     settings.ENGAGEMENT_SENDING_LEASE_SECONDS = 600
-    stale, fresh = _sms(patient, "stale"), _sms(patient, "fresh")
+    stale, fresh = reminder_sms(patient, "stale"), reminder_sms(patient, "fresh")
     _claimed(stale, ago=timedelta(seconds=601))
     _claimed(fresh, ago=timedelta(seconds=599))
     ConsoleSMSTransport.outbox.clear()
@@ -156,11 +145,11 @@ def test_stale_claim_out_of_attempts_fails_and_cancelled_campaign_is_cancelled(
 ):
     settings.ENGAGEMENT_SENDING_LEASE_SECONDS = 600
     settings.ENGAGEMENT_MAX_ATTEMPTS = 3
-    spent = _sms(patient, "spent")
+    spent = reminder_sms(patient, "spent")
     campaign = Campaign.objects.create(
         clinic=clinic, name="Flu", template_key="reminder", status=Campaign.Status.CANCELLED
     )
-    in_campaign = _sms(make_patient(), "campaign")
+    in_campaign = reminder_sms(make_patient(), "campaign")
     _claimed(spent, ago=timedelta(hours=2), attempts=3)
     _claimed(in_campaign, ago=timedelta(hours=2), campaign=campaign)
     ConsoleSMSTransport.outbox.clear()

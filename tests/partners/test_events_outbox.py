@@ -2,7 +2,6 @@
 catches what a broker outage or a killed worker left behind, retention, the catalog."""
 
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -19,7 +18,7 @@ from partners.models import EventType, PlatformEvent, WebhookEndpoint, WebhookMe
 from partners.services.events import UnknownEventTypeError, publish_event
 from partners.services.webhooks import webhook_endpoint_create
 from partners.tasks import events_prune_task, webhooks_sweep_task
-from tests.infra import closed_local_port, unreachable_redis_cache
+from tests.infra import unreachable_redis_cache
 
 pytestmark = pytest.mark.django_db
 
@@ -52,38 +51,6 @@ ISSUE_EVENT_TYPES = {
     "billing.usage_updated",
     "message.attempt.exhausted",
 }
-
-
-def _reset_broker_connections() -> None:
-    # Celery caches the broker connection pool on the app; drop it so a changed URL is used.
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-
-
-class Broker:
-    """Makes the broker unreachable and brings it back: tasks are really sent (not eager) to
-    a closed port while it is down, with the project's own publish settings."""
-
-    def __init__(self) -> None:
-        self._saved = (celery_app.conf.task_always_eager, celery_app.conf.broker_url)
-
-    def down(self) -> None:
-        celery_app.conf.task_always_eager = False
-        celery_app.conf.broker_url = f"redis://127.0.0.1:{closed_local_port()}/0"
-        _reset_broker_connections()
-
-    def up(self) -> None:
-        celery_app.conf.task_always_eager, celery_app.conf.broker_url = self._saved
-        _reset_broker_connections()
-
-
-@pytest.fixture
-def broker() -> Iterator[Broker]:
-    controller = Broker()
-    try:
-        yield controller
-    finally:
-        controller.up()
 
 
 def test_catalog_is_seeded_with_the_standard_events():
