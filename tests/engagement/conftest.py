@@ -7,8 +7,8 @@ from engagement.channels.push_console import ConsolePushTransport
 from engagement.channels.sms_console import ConsoleSMSTransport
 from engagement.models import Message
 from engagement.services.messages import message_send
-from rbac.models import Clinic, Role, User
-from rbac.services import clinic_create, membership_grant
+from rbac.models import Clinic, ConsentRecord, Role, User
+from rbac.services import clinic_create, consent_record, membership_grant
 
 TWILIO_SID = "AC" + "0" * 32
 TWILIO_TOKEN = "twilio-test-auth-token"
@@ -114,10 +114,10 @@ def other_clinic(db) -> Clinic:
     )
 
 
-def reminder_sms(patient: User, key: str = "k1") -> Message:
-    """A reminder SMS to ``patient`` through ``message_send`` (``key`` dedupes it)."""
+def reminder_message(patient: User, key: str = "k1", *, channel: str = "sms") -> Message:
+    """A reminder to ``patient`` through ``message_send`` (``key`` dedupes it)."""
     return message_send(
-        channel="sms",
+        channel=channel,
         recipient=patient,
         purpose="reminder",
         template_key="reminder",
@@ -140,3 +140,23 @@ def grant(user: User, clinic: Clinic, role_slug: str) -> User:
 @pytest.fixture
 def staff(db) -> User:
     return User.objects.create(username="staff1", kind=User.Kind.STAFF, is_staff=True)
+
+
+@pytest.fixture
+def enrol(clinic):  # type: ignore[no-untyped-def]
+    """``enrol(patient, consent=True)``: a patient of ``clinic``, with marketing consent."""
+
+    def enrol(patient: User, *, consent: bool = True) -> User:
+        grant(patient, clinic, "patient")
+        if consent:
+            consent_record(
+                patient=patient,
+                clinic=clinic,
+                consent_type=ConsentRecord.Type.MARKETING,
+                text="May we send you preventive care messages?",
+                language="en",
+                actor=system_actor("tests"),
+            )
+        return patient
+
+    return enrol

@@ -14,9 +14,8 @@ from engagement.channels.sms_console import ConsoleSMSTransport
 from engagement.models import Campaign, Message, MessageStatus
 from engagement.services.messages import messages_requeue_stuck
 from engagement.tasks import deliver_message, release_deferred_messages, start_due_campaigns
-from rbac.models import ConsentRecord, User
-from rbac.services import consent_record
-from tests.engagement.conftest import grant, reminder_sms
+from rbac.models import User
+from tests.engagement.conftest import grant, reminder_message
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +37,7 @@ def test_send_with_the_broker_down_commits_and_the_sweep_sends_it_once(
         caplog.at_level(logging.WARNING, logger="careos.queueing"),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        message = reminder_sms(patient)
+        message = reminder_message(patient)
     message.refresh_from_db()
     assert (message.status, message.attempts) == (MessageStatus.QUEUED, 0)
     assert f"delivery of engagement message {message.pk} was not queued" in caplog.text
@@ -66,7 +65,7 @@ def test_a_requeued_message_whose_first_task_was_only_late_is_sent_once(
     patient, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False):
-        message = reminder_sms(patient)  # its delivery task is "in the broker", not run yet
+        message = reminder_message(patient)  # its delivery task is "in the broker", not run yet
     _aged(message, seconds=3600)
     with django_capture_on_commit_callbacks(execute=False) as requeued:
         assert messages_requeue_stuck() == 1
@@ -85,8 +84,8 @@ def test_a_message_waiting_for_its_retry_backoff_is_left_alone(
     settings.ENGAGEMENT_QUEUED_REQUEUE_SECONDS = 120
     settings.ENGAGEMENT_RETRY_BASE_SECONDS = 30
     with django_capture_on_commit_callbacks(execute=False):
-        waiting = reminder_sms(patient, "waiting")
-        fresh = reminder_sms(patient, "fresh")
+        waiting = reminder_message(patient, "waiting")
+        fresh = reminder_message(patient, "fresh")
     _aged(waiting, seconds=120 + 60 - 5, attempts=2)  # its retry is due 60 s after the failure
     _aged(fresh, seconds=100)
     assert messages_requeue_stuck() == 0
@@ -100,22 +99,12 @@ def test_a_message_waiting_for_its_retry_backoff_is_left_alone(
 
 
 def test_campaign_launched_with_the_broker_down_is_resumed_and_sends_once(
-    settings, clinic, make_patient, broker, django_capture_on_commit_callbacks
+    settings, clinic, make_patient, enrol, broker, django_capture_on_commit_callbacks
 ):
     settings.ENGAGEMENT_CAMPAIGN_STALL_SECONDS = 600
     settings.ENGAGEMENT_CAMPAIGN_BATCH_SIZE = 2
-    patients = []
     for i in range(3):
-        patient = grant(make_patient(first_name=f"P{i}"), clinic, "patient")
-        consent_record(
-            patient=patient,
-            clinic=clinic,
-            consent_type=ConsentRecord.Type.MARKETING,
-            text="May we send you preventive care messages?",
-            language="en",
-            actor=ACTOR,
-        )
-        patients.append(patient)
+        enrol(make_patient(first_name=f"P{i}"))
     admin = grant(
         User.objects.create(username="admin1", kind=User.Kind.STAFF), clinic, "clinic_admin"
     )

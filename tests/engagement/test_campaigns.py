@@ -14,29 +14,8 @@ from engagement.services.campaigns import (
 )
 from engagement.services.optouts import optout_record
 from engagement.services.reminders import task_complete
-from rbac.models import ConsentRecord
-from rbac.services import consent_record
-from tests.engagement.conftest import grant
 
 ACTOR = system_actor("tests")
-
-
-@pytest.fixture
-def enrol(clinic):
-    def enrol(patient, *, consent: bool = True):
-        grant(patient, clinic, "patient")
-        if consent:
-            consent_record(
-                patient=patient,
-                clinic=clinic,
-                consent_type=ConsentRecord.Type.MARKETING,
-                text="May we send you preventive care messages?",
-                language="en",
-                actor=ACTOR,
-            )
-        return patient
-
-    return enrol
 
 
 def _campaign(clinic, **extra) -> Campaign:

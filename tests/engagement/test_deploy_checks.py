@@ -11,10 +11,9 @@ from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from careos.actors import system_actor
 from engagement.models import MessageAttempt, MessageStatus
-from engagement.services.messages import message_send
 from scripts.vapid_keys import vapid_key_pair
+from tests.engagement.conftest import reminder_message
 from tests.engagement.test_push import subscription  # noqa: F401
 
 WEBPUSH = "engagement.channels.push_webpush.WebPushTransport"
@@ -140,15 +139,7 @@ def test_a_key_that_does_not_parse_fails_the_message_with_the_reason(
 ):
     vapid.VAPID_PRIVATE_KEY = "deploy-check"
     with django_capture_on_commit_callbacks(execute=True):
-        message = message_send(
-            channel="push",
-            recipient=patient,
-            purpose="reminder",
-            template_key="reminder",
-            context={"title": "Walk"},
-            dedupe_key="bad-key",
-            actor=system_actor("tests"),
-        )
+        message = reminder_message(patient, "bad-key", channel="push")
     message.refresh_from_db()
     assert message.status == MessageStatus.FAILED
     assert "misconfigured" in message.last_error

@@ -12,10 +12,10 @@ from django.utils import timezone
 from careos.actors import system_actor
 from engagement.channels.sms_console import ConsoleSMSTransport
 from engagement.models import Campaign, Message, MessageAttempt, MessageStatus
-from engagement.services.messages import message_send, messages_recover_stale_claims
+from engagement.services.messages import messages_recover_stale_claims
 from engagement.tasks import release_deferred_messages
 from scripts.vapid_keys import vapid_key_pair
-from tests.engagement.conftest import reminder_sms
+from tests.engagement.conftest import reminder_message
 from tests.engagement.test_push import subscription, webpush_settings  # noqa: F401
 
 ACTOR = system_actor("tests")
@@ -32,7 +32,7 @@ def test_twilio_without_credentials_fails_the_message_with_the_reason(
     settings.TWILIO_ACCOUNT_SID = ""
     settings.TWILIO_AUTH_TOKEN = ""
     with django_capture_on_commit_callbacks(execute=True):
-        message = reminder_sms(patient)
+        message = reminder_message(patient)
     message.refresh_from_db()
     assert message.status == MessageStatus.FAILED
     assert message.failed_at is not None
@@ -53,15 +53,7 @@ def test_web_push_without_vapid_fails_the_message(
 ):
     webpush_settings.VAPID_PRIVATE_KEY = ""
     with django_capture_on_commit_callbacks(execute=True):
-        message = message_send(
-            channel="push",
-            recipient=patient,
-            purpose="reminder",
-            template_key="reminder",
-            context={"title": "Walk"},
-            dedupe_key="p1",
-            actor=ACTOR,
-        )
+        message = reminder_message(patient, "p1", channel="push")
     message.refresh_from_db()
     assert message.status == MessageStatus.FAILED
     assert "VAPID_PRIVATE_KEY" in message.last_error
@@ -125,7 +117,7 @@ def test_stale_claim_is_requeued_and_sent_by_the_beat_task(
     settings, patient, django_capture_on_commit_callbacks
 ):
     settings.ENGAGEMENT_SENDING_LEASE_SECONDS = 600
-    stale, fresh = reminder_sms(patient, "stale"), reminder_sms(patient, "fresh")
+    stale, fresh = reminder_message(patient, "stale"), reminder_message(patient, "fresh")
     _claimed(stale, ago=timedelta(seconds=601))
     _claimed(fresh, ago=timedelta(seconds=599))
     ConsoleSMSTransport.outbox.clear()
@@ -145,11 +137,11 @@ def test_stale_claim_out_of_attempts_fails_and_cancelled_campaign_is_cancelled(
 ):
     settings.ENGAGEMENT_SENDING_LEASE_SECONDS = 600
     settings.ENGAGEMENT_MAX_ATTEMPTS = 3
-    spent = reminder_sms(patient, "spent")
+    spent = reminder_message(patient, "spent")
     campaign = Campaign.objects.create(
         clinic=clinic, name="Flu", template_key="reminder", status=Campaign.Status.CANCELLED
     )
-    in_campaign = reminder_sms(make_patient(), "campaign")
+    in_campaign = reminder_message(make_patient(), "campaign")
     _claimed(spent, ago=timedelta(hours=2), attempts=3)
     _claimed(in_campaign, ago=timedelta(hours=2), campaign=campaign)
     ConsoleSMSTransport.outbox.clear()
