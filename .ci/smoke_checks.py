@@ -6,6 +6,7 @@
     python .ci/smoke_checks.py session-headers BASE_URL CREDENTIALS_JSON
     python .ci/smoke_checks.py credential CREDENTIALS_JSON KEY
     python .ci/smoke_checks.py schemathesis-report REPORT_DIR EXIT_CODE
+    python .ci/smoke_checks.py schemathesis-coverage REPORT_DIR...
 
 Each prints what it checked and exits non-zero with a message saying what is wrong.
 """
@@ -160,11 +161,18 @@ def read_credentials(path: Path) -> dict[str, object]:
     return data if isinstance(data, dict) else {}
 
 
-def check_schemathesis_report(report_dir: Path, exit_code: int) -> None:
+def _latest_report(report_dir: Path) -> dict:
     reports = sorted(report_dir.glob("*.json"))
     if not reports:
+        raise CheckFailed(f"schemathesis wrote no JSON report in {report_dir}")
+    return json.loads(reports[-1].read_text(encoding="utf-8"))
+
+
+def check_schemathesis_report(report_dir: Path, exit_code: int) -> None:
+    """One run: it passed and tested every operation it selected."""
+    if not sorted(report_dir.glob("*.json")):
         raise CheckFailed(f"schemathesis wrote no JSON report in {report_dir} (exit {exit_code})")
-    report = json.loads(reports[-1].read_text(encoding="utf-8"))
+    report = _latest_report(report_dir)
     operations = report.get("operations", {})
     total = operations.get("total", 0)
     if total == 0 and not report.get("errors"):
@@ -176,12 +184,23 @@ def check_schemathesis_report(report_dir: Path, exit_code: int) -> None:
     untested = {
         key: operations.get(key, 0) for key in ("errored", "skipped") if operations.get(key, 0)
     }
-    if operations.get("tested") != total or untested:
+    selected = operations.get("selected", total)
+    if operations.get("tested") != selected or untested:
         raise CheckFailed(
             f"not every operation was tested: {operations} "
             f"(skip reasons: {operations.get('skip_reasons')})"
         )
-    print(f"ok: schemathesis tested all {total} operations")
+    print(f"ok: schemathesis tested all {selected} operations it selected (of {total})")
+
+
+def check_schemathesis_coverage(report_dirs: list[Path]) -> None:
+    """The runs together selected every operation of the schema."""
+    counts = [_latest_report(d).get("operations", {}) for d in report_dirs]
+    total = counts[0].get("total", 0)
+    selected = sum(c.get("selected", 0) for c in counts)
+    if selected != total:
+        raise CheckFailed(f"the schemathesis runs selected {selected} of {total} operations")
+    print(f"ok: the schemathesis runs together tested all {total} operations")
 
 
 def main(argv: list[str]) -> int:
@@ -205,6 +224,8 @@ def main(argv: list[str]) -> int:
     report = sub.add_parser("schemathesis-report")
     report.add_argument("report_dir", type=Path)
     report.add_argument("exit_code", type=int)
+    coverage = sub.add_parser("schemathesis-coverage")
+    coverage.add_argument("report_dirs", type=Path, nargs="+")
     args = parser.parse_args(argv)
 
     try:
@@ -221,6 +242,8 @@ def main(argv: list[str]) -> int:
             print(value if isinstance(value, str) else "")
         elif args.command == "schemathesis-report":
             check_schemathesis_report(args.report_dir, args.exit_code)
+        elif args.command == "schemathesis-coverage":
+            check_schemathesis_coverage(args.report_dirs)
     except (CheckFailed, urllib.error.URLError, OSError) as error:
         print(f"FAILED: {error}", file=sys.stderr)
         return 1
