@@ -110,6 +110,10 @@ def api_key_generate(
         raise DomainError(f"Unknown environment {environment!r}.", code="invalid_environment")
     if partner.status == Partner.Status.TERMINATED:
         raise ConflictError("A terminated partner cannot get new keys.")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise DomainError(
+            "expiresAt must be in the future.", code="invalid_expiry", extra={"field": "expiresAt"}
+        )
     issued = _create_key(
         partner=partner,
         name=name,

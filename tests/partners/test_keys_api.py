@@ -53,6 +53,18 @@ def test_create_refuses_unknown_scope_and_bad_environment(partner_api_client):
     assert fields == {"environment", "scopes.0"}
 
 
+def test_create_refuses_an_expiry_in_the_past(partner_api_client):
+    client = partner_api_client()
+    before = ApiKey.objects.count()
+    response = client.post(KEYS, {"name": "x", "expiresAt": "2000-01-01T00:00:00Z"})
+    assert response.status_code == 400
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert (response.json()["code"], response.json()["field"]) == ("invalid_expiry", "expiresAt")
+    assert ApiKey.objects.count() == before
+    later = client.post(KEYS, {"name": "y", "expiresAt": "2999-01-01T00:00:00Z"})
+    assert later.status_code == 201
+
+
 def test_create_needs_manage_scope(partner_api_client):
     response = partner_api_client(scopes=["read:partner"]).post(KEYS, {"name": "x"})
     assert response.status_code == 403
