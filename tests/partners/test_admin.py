@@ -33,7 +33,9 @@ def _action(admin_client, url: str, action: str, objects, reason: str = "") -> l
 def test_changelists_and_partner_page_render(admin_client, django_assert_max_num_queries):
     partner = PartnerFactory()
     make_api_key(partner=partner)
-    PartnerUsageDaily.objects.create(partner=partner, day="2026-11-01", endpoint="GET x", calls=3)
+    PartnerUsageDaily.objects.create(
+        partner=partner, day=timezone.localdate() - timedelta(days=1), endpoint="GET x", calls=3
+    )
     for _ in range(5):
         make_api_key()
     for url in (
