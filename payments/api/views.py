@@ -212,8 +212,9 @@ class StripeWebhookView(APIView):
 
 @extend_schema(tags=["payments: webhooks"])
 class BillingProviderWebhookView(APIView):
-    """The billing provider's webhooks: ``CVT-Signature`` is the hex HMAC-SHA256 of
-    ``"<CVT-Timestamp>.<raw body>"`` with the webhook secret."""
+    """The billing provider's webhooks: ``CVT-Signature`` is the hex HMAC-SHA256, keyed with the
+    webhook secret, of the raw body (``plain``) or of ``"<CVT-Timestamp>.<raw body>"``
+    (``timestamped``), as ``BILLING_PROVIDER_SIGNATURE_SCHEME`` requires."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -222,8 +223,20 @@ class BillingProviderWebhookView(APIView):
         request={"application/json": OpenApiTypes.OBJECT},
         responses={200: s.ReceivedSerializer},
         parameters=[
-            OpenApiParameter("CVT-Signature", str, OpenApiParameter.HEADER, required=True),
-            OpenApiParameter("CVT-Timestamp", str, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter(
+                "CVT-Signature",
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="Hex HMAC-SHA256 of the raw body (or of "
+                '"<CVT-Timestamp>.<raw body>" when the timestamped scheme is required).',
+            ),
+            OpenApiParameter(
+                "CVT-Timestamp",
+                str,
+                OpenApiParameter.HEADER,
+                description="Unix seconds; required only by the timestamped scheme.",
+            ),
         ],
         summary="Billing provider webhook endpoint",
     )

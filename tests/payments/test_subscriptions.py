@@ -8,7 +8,7 @@ from django.db import connection
 from partners.models import ApiKey, Partner
 from payments.models import BillingAccount, BillingCharge, BillingEvent
 from payments.services.subscriptions import provider_key_hash, subscription_billing_run
-from tests.payments.conftest import provider_headers
+from tests.payments.conftest import provider_headers, provider_timestamped_headers
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def registered(api_client, fake_provider):  # type: ignore[no-untyped-def]
     return response.json()
 
 
-def _webhook(api_client, event_type, data, *, event_id=None, created=None, headers=None):  # type: ignore[no-untyped-def]
+def _webhook(api_client, event_type, data, *, event_id=None, created=None, sign=provider_headers):  # type: ignore[no-untyped-def]
     event = {
         "id": event_id or f"cvt_evt_{next(_events)}",
         "type": event_type,
@@ -44,7 +44,7 @@ def _webhook(api_client, event_type, data, *, event_id=None, created=None, heade
         "/api/v1/payments/billing-provider/webhook",
         data=payload,
         content_type="application/json",
-        **(headers or provider_headers(payload)),
+        **sign(payload),
     )
 
 
@@ -157,7 +157,8 @@ def test_operator_suspension_is_not_lifted_by_billing(registered, api_client, ac
     assert Partner.objects.get().status == Partner.Status.SUSPENDED
 
 
-def test_webhook_signature_timestamp_and_replay(registered, api_client):
+def test_webhook_signature_timestamp_and_replay(registered, api_client, settings):
+    settings.BILLING_PROVIDER_SIGNATURE_SCHEME = "timestamped"
     data = {"customer_id": "cus_100"}
     event = {
         "id": "cvt_evt_fixed",
@@ -170,27 +171,50 @@ def test_webhook_signature_timestamp_and_replay(registered, api_client):
         "/api/v1/payments/billing-provider/webhook",
         data=payload,
         content_type="application/json",
-        **provider_headers(payload, secret="not-the-secret"),
+        **provider_timestamped_headers(payload, secret="not-the-secret"),
     )
     old = api_client.post(
         "/api/v1/payments/billing-provider/webhook",
         data=payload,
         content_type="application/json",
-        **provider_headers(payload, at=int(time.time()) - 600),
+        **provider_timestamped_headers(payload, at=int(time.time()) - 600),
     )
-    assert bad.status_code == old.status_code == 401
+    plain = api_client.post(  # the provider's plain signature is not enough here
+        "/api/v1/payments/billing-provider/webhook",
+        data=payload,
+        content_type="application/json",
+        **provider_headers(payload),
+    )
+    assert bad.status_code == old.status_code == plain.status_code == 401
     assert (
         not BillingEvent.objects.exists() and Partner.objects.get().status == Partner.Status.ACTIVE
     )
 
     # The same event id twice: applied once. A reactivation in between is not undone by the replay.
     assert (
-        _webhook(api_client, "subscription.canceled", data, event_id="cvt_evt_fixed").status_code
+        _webhook(
+            api_client,
+            "subscription.canceled",
+            data,
+            event_id="cvt_evt_fixed",
+            sign=provider_timestamped_headers,
+        ).status_code
         == 200
     )
-    _webhook(api_client, "subscription.updated", {"customer_id": "cus_100", "status": "active"})
+    _webhook(
+        api_client,
+        "subscription.updated",
+        {"customer_id": "cus_100", "status": "active"},
+        sign=provider_timestamped_headers,
+    )
     assert (
-        _webhook(api_client, "subscription.canceled", data, event_id="cvt_evt_fixed").status_code
+        _webhook(
+            api_client,
+            "subscription.canceled",
+            data,
+            event_id="cvt_evt_fixed",
+            sign=provider_timestamped_headers,
+        ).status_code
         == 200
     )
     assert BillingEvent.objects.filter(provider_event_id="cvt_evt_fixed").count() == 1
