@@ -9,7 +9,12 @@ import stripe
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
@@ -262,6 +267,18 @@ class BillingProviderWebhookView(APIView):
         return Response({"received": True})
 
 
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="billing_provider_webhook_seed_path",
+        deprecated=True,
+        description="The same as POST /api/v1/payments/billing-provider/webhook, at the path "
+        "of the billing-provider integration guide.",
+    )
+)
+class SeedBillingProviderWebhookView(BillingProviderWebhookView):
+    """``POST /api/webhooks/cvt``: the provider configured with the guide's path."""
+
+
 @extend_schema(tags=["payments: partner payments"])
 class PartnerPaymentListView(ListAPIView):
     authentication_classes = [PartnerAuthentication]
@@ -343,23 +360,26 @@ class BusinessRegisterView(APIView):
         data.is_valid(raise_exception=True)
         v = data.validated_data
         registration = business_register(
-            provider_key=v["provider_api_key"],
+            provider_key=v["cvt_api_key"],
             business_name=v["business_name"],
             email=v["email"],
             actor=Actor(kind="system", ref="business:self-registration", label="self-registration"),
         )
-        partner, account = registration.partner, registration.account
         return Response(
-            {
-                "partner_id": partner.public_id,
-                "name": partner.name,
-                "slug": partner.slug,
-                "subscription_status": account.subscription_status,
-                "plan": account.plan,
-                "api_key": registration.api_key_secret,
-            },
-            status=status.HTTP_201_CREATED,
+            s.BusinessRegisteredSerializer(registration).data, status=status.HTTP_201_CREATED
         )
+
+
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="business_register_seed_path",
+        deprecated=True,
+        description="The same as POST /api/v1/business/register, at the path of the "
+        "billing-provider integration guide.",
+    )
+)
+class SeedBusinessRegisterView(BusinessRegisterView):
+    """``POST /api/business/register``: registration pages built on the guide's path."""
 
 
 @extend_schema(tags=["payments: payouts"])

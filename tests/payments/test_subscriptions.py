@@ -25,7 +25,7 @@ def registered(api_client, fake_provider):  # type: ignore[no-untyped-def]
     }
     response = api_client.post(
         "/api/v1/business/register",
-        {"providerApiKey": GOOD_KEY, "businessName": "Acme Dental", "email": "owner@acme.test"},
+        {"cvtApiKey": GOOD_KEY, "businessName": "Acme Dental", "email": "owner@acme.test"},
         format="json",
     )
     assert response.status_code == 201, response.content
@@ -49,7 +49,7 @@ def _webhook(api_client, event_type, data, *, event_id=None, created=None, sign=
 
 
 def test_registration_creates_partner_account_and_key(registered, fake_provider, api_client):
-    partner = Partner.objects.get(public_id=registered["partnerId"])
+    partner = Partner.objects.get(public_id=registered["business"]["id"])
     assert partner.partner_type == Partner.Type.BUSINESS_CUSTOMER
     assert partner.status == Partner.Status.ACTIVE and partner.slug == "acme-dental"
     account = BillingAccount.objects.get(partner=partner)
@@ -68,7 +68,7 @@ def test_registration_creates_partner_account_and_key(registered, fake_provider,
     api_client.credentials()
     again = api_client.post(
         "/api/v1/business/register",
-        {"providerApiKey": GOOD_KEY, "businessName": "Acme 2", "email": "o@acme.test"},
+        {"cvtApiKey": GOOD_KEY, "businessName": "Acme 2", "email": "o@acme.test"},
         format="json",
     )
     assert again.status_code == 409
@@ -78,7 +78,7 @@ def test_registration_creates_partner_account_and_key(registered, fake_provider,
 def test_registration_with_a_bad_provider_key_is_refused(api_client, fake_provider):
     response = api_client.post(
         "/api/v1/business/register",
-        {"providerApiKey": "cvt_wrong", "businessName": "Nope", "email": "x@nope.test"},
+        {"cvtApiKey": "cvt_wrong", "businessName": "Nope", "email": "x@nope.test"},
         format="json",
     )
     assert response.status_code == 401
@@ -90,7 +90,7 @@ def test_registration_validates_fields(api_client, fake_provider):
     response = api_client.post("/api/v1/business/register", {"email": "bad"}, format="json")
     assert response.status_code == 400
     assert {e["field"] for e in response.json()["errors"]} == {
-        "providerApiKey",
+        "cvtApiKey",
         "businessName",
         "email",
     }
@@ -239,7 +239,7 @@ def test_billing_job_run_twice_charges_once(registered, fake_provider, api_clien
     fake_provider.keys["cvt_second"] = {"id": "cus_200", "subscription": {"status": "active"}}
     api_client.post(
         "/api/v1/business/register",
-        {"providerApiKey": "cvt_second", "businessName": "Beta Clinic", "email": "b@beta.test"},
+        {"cvtApiKey": "cvt_second", "businessName": "Beta Clinic", "email": "b@beta.test"},
         format="json",
     )
     fake_provider.decline.add("cus_200")
@@ -266,12 +266,12 @@ def test_console_backend_registers_test_keys_without_network(settings, api_clien
     settings.BILLING_PROVIDER_BACKEND = "console"
     ok = api_client.post(
         "/api/v1/business/register",
-        {"providerApiKey": "cvt_test_local", "businessName": "Local Co", "email": "l@local.test"},
+        {"cvtApiKey": "cvt_test_local", "businessName": "Local Co", "email": "l@local.test"},
         format="json",
     )
     bad = api_client.post(
         "/api/v1/business/register",
-        {"providerApiKey": "cvt_live_x", "businessName": "Local Co", "email": "l@local.test"},
+        {"cvtApiKey": "cvt_live_x", "businessName": "Local Co", "email": "l@local.test"},
         format="json",
     )
     assert ok.status_code == 201 and bad.status_code == 401
