@@ -9,7 +9,16 @@ class PaymentsConfig(AppConfig):
     name = "payments"
 
     def ready(self) -> None:
+        from partners.access import access_check_register
+        from partners.signals import watch_partner_configuration
+        from payments.access import subscription_access_denial
+        from payments.models import BillingAccount
+
         register(check_billing_provider_settings)
+        # A business customer's API access follows its subscription (payments.access), which
+        # is memoized with the partner's credentials: a saved BillingAccount reloads it.
+        access_check_register(subscription_access_denial)
+        watch_partner_configuration(BillingAccount)
 
 
 def check_billing_provider_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
