@@ -2,12 +2,12 @@
 
 from django.urls import path
 
-from payments.api import views
+from payments.api import views, webhooks
 
 urlpatterns = [
     path(
         "webhooks/cvt",
-        views.SeedBillingProviderWebhookView.as_view(),
+        webhooks.SeedBillingProviderWebhookView.as_view(),
         name="billing-provider-webhook-seed-path",
     ),
     path(

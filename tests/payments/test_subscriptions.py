@@ -1,9 +1,11 @@
 import itertools
 import json
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from partners.models import ApiKey, Partner
 from payments.models import BillingAccount, BillingCharge, BillingEvent
@@ -101,17 +103,18 @@ def test_canceled_subscription_suspends_then_reactivation_restores(registered, a
     partner_client.credentials(HTTP_X_API_KEY=registered["apiKey"])
     assert partner_client.get("/api/v1/partners/me").status_code == 200
 
+    ends_at = timezone.now() + timedelta(days=20)
     response = _webhook(
         api_client,
         "subscription.canceled",
-        {"customer_id": "cus_100", "ends_at": "2026-12-31T00:00:00Z"},
+        {"customer_id": "cus_100", "ends_at": ends_at.isoformat()},
     )
     assert response.status_code == 200 and response.json() == {"received": True}
     account = BillingAccount.objects.get()
     assert account.subscription_status == "canceled" and account.suspended_for_billing
-    assert account.subscription_ends_at is not None
+    assert account.subscription_ends_at == ends_at
     denied = partner_client.get("/api/v1/partners/me")
-    assert denied.status_code == 403
+    assert denied.status_code == 403 and denied.json()["code"] == "subscription_inactive"
 
     _webhook(
         api_client,
@@ -121,6 +124,7 @@ def test_canceled_subscription_suspends_then_reactivation_restores(registered, a
     account.refresh_from_db()
     assert account.subscription_status == "active" and account.plan == "enterprise"
     assert not account.suspended_for_billing
+    assert account.subscription_ends_at is None  # active again: the cancellation's end is void
     assert partner_client.get("/api/v1/partners/me").status_code == 200
 
 
