@@ -77,9 +77,10 @@ def test_without_a_webhook_secret_everything_is_refused(settings, api_client):
     _refused(_post(api_client, HTTP_CVT_SIGNATURE=empty_key))
 
 
-def test_timestamped_scheme_requires_a_fresh_timestamp(settings, api_client):
+def test_timestamped_scheme_requires_a_fresh_timestamp(settings, api_client, time_machine):
     settings.BILLING_PROVIDER_SIGNATURE_SCHEME = "timestamped"
     now = int(time.time())
+    time_machine.move_to(now, tick=False)  # the tolerance is measured, not raced
     _refused(_post(api_client, **provider_headers(PAYLOAD)))  # the plain scheme is not enough
     _refused(_post(api_client, **provider_timestamped_headers(PAYLOAD, at=now - 301)))
     _refused(_post(api_client, **provider_timestamped_headers(PAYLOAD, at=now + 301)))
@@ -91,7 +92,7 @@ def test_timestamped_scheme_requires_a_fresh_timestamp(settings, api_client):
     assert not BillingEvent.objects.exists()
 
     assert (
-        _post(api_client, **provider_timestamped_headers(PAYLOAD, at=now - 60)).status_code == 200
+        _post(api_client, **provider_timestamped_headers(PAYLOAD, at=now - 300)).status_code == 200
     )
     assert BillingEvent.objects.count() == 1
 
@@ -123,7 +124,14 @@ def test_a_signed_body_that_is_not_an_event_is_a_clear_problem(api_client):
         response = _post(api_client, payload, **provider_headers(payload))
         assert response.status_code == 400
         assert response.json()["code"] == "invalid_event"
-    for event in ({"type": "charge.failed", "data": {}}, {"id": "evt_x", "data": "text"}):
+    for event in (
+        {"type": "charge.failed", "data": {}},
+        {"id": "", "type": "charge.failed", "data": {}},
+        {"id": True, "type": "charge.failed", "data": {}},
+        {"id": {"nested": 1}, "type": "charge.failed", "data": {}},
+        {"id": "e" * 256, "type": "charge.failed", "data": {}},  # longer than the column
+        {"id": "evt_x", "data": "text"},
+    ):
         payload = json.dumps(event).encode()
         response = _post(api_client, payload, **provider_headers(payload))
         assert response.status_code == 400 and response.json()["code"] == "invalid_event"
