@@ -519,6 +519,10 @@ BILLING_PROVIDER_SECRET_KEY = production_secret("BILLING_PROVIDER_SECRET_KEY", d
 BILLING_PROVIDER_WEBHOOK_SECRET = production_secret(
     "BILLING_PROVIDER_WEBHOOK_SECRET", dev_default=""
 )
+# How CVT-Signature signs a webhook: "plain" (the provider's scheme: hex HMAC-SHA256 of the raw
+# body; replays are stopped only by processing each event id once) or "timestamped" (of
+# "<CVT-Timestamp>.<raw body>", within the tolerance below), which production may require.
+BILLING_PROVIDER_SIGNATURE_SCHEME = env.str("BILLING_PROVIDER_SIGNATURE_SCHEME", default="plain")
 BILLING_PROVIDER_WEBHOOK_TOLERANCE_SECONDS = env.int(
     "BILLING_PROVIDER_WEBHOOK_TOLERANCE_SECONDS", default=300
 )

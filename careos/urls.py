@@ -23,5 +23,7 @@ urlpatterns = [
     ],
     # The lead-ingest seed's original path, for partners already integrated.
     path("api/", include("leads.api.urls_legacy")),
+    # The billing-provider guide's paths (its webhook and business registration).
+    path("api/", include("payments.api.urls_legacy")),
     path("o/", include("partners.oauth_urls", namespace="oauth2_provider")),
 ]

@@ -23,6 +23,7 @@ from rest_framework.request import Request
 
 from careos.actors import Actor
 from partners import principal_cache, ratelimit
+from partners.access import AccessDenial, access_denial_for
 from partners.models import Partner
 from partners.principal import PartnerPrincipal
 from partners.selectors import access_token_for, api_key_for_secret
@@ -47,6 +48,14 @@ class PartnerSuspended(exceptions.PermissionDenied):
 class PartnerInactive(exceptions.PermissionDenied):
     problem_code = "partner_inactive"
     default_detail = "This partner account is not active."
+
+
+class AccessDenied(exceptions.PermissionDenied):
+    """A registered access check (``partners.access``) refused the partner."""
+
+    def __init__(self, denial: AccessDenial) -> None:
+        super().__init__(denial.detail)
+        self.problem_code = denial.code
 
 
 class PlatformMismatch(exceptions.PermissionDenied):
@@ -166,8 +175,15 @@ class PartnerAuthentication(BaseAuthentication):
             if entry.expires_at is not None and entry.expires_at <= time.time():
                 principal_cache.drop(digest)
                 raise CredentialsExpired()
+            try:
+                self._check_partner(request, entry.principal)
+            except AccessDenied:
+                # It passed when cached: an access check that follows the clock (an ended
+                # subscription) fails now. Reloaded, so a renewal made since then counts.
+                principal_cache.drop(digest)
+                entry = None
+        if entry is not None:
             principal = entry.principal
-            self._check_partner(request, principal)
             decision = self._limit(request, principal)
             if decision is None or decision.generation != entry.generation:
                 # Something changed since this was cached (or the limiter is unreachable):
@@ -197,6 +213,11 @@ class PartnerAuthentication(BaseAuthentication):
 
     def _check_partner(self, request: Request, principal: PartnerPrincipal) -> None:
         partner = principal.partner
+        # First: an app's reason (a lapsed subscription suspended the partner) says more than
+        # the bare status.
+        denial = access_denial_for(principal=principal)
+        if denial is not None:
+            raise AccessDenied(denial)
         if partner.status == Partner.Status.SUSPENDED:
             raise PartnerSuspended()
         if partner.status != Partner.Status.ACTIVE:

@@ -152,18 +152,24 @@ class PartnerPaymentSummaryListSerializer(serializers.Serializer):
 
 
 class BusinessRegisterSerializer(serializers.Serializer):
-    provider_api_key = serializers.CharField(max_length=500, help_text="Your CVT API key.")
+    cvt_api_key = serializers.CharField(
+        max_length=500, help_text="Your API key at the billing provider (CVT)."
+    )
     business_name = serializers.CharField(max_length=200)
-    email = serializers.EmailField()
+    email = serializers.EmailField(help_text="Where billing notices are sent.")
+
+
+class RegisteredBusinessSerializer(serializers.Serializer):
+    id = serializers.CharField(source="public_id", help_text="Your partner id (ptr_…).")
+    name = serializers.CharField()
+    slug = serializers.CharField(help_text="Sent as X-Platform.")
 
 
 class BusinessRegisteredSerializer(serializers.Serializer):
-    partner_id = serializers.CharField()
-    name = serializers.CharField()
-    slug = serializers.CharField()
-    subscription_status = serializers.CharField()
-    plan = serializers.CharField()
-    api_key = serializers.CharField(help_text="Shown once; store it now.")
+    business = RegisteredBusinessSerializer(source="partner")
+    api_key = serializers.CharField(
+        source="api_key_secret", help_text="Shown once; store it now. Send it as X-API-Key."
+    )
 
 
 class ReceivedSerializer(serializers.Serializer):

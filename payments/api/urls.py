@@ -1,6 +1,6 @@
 from django.urls import path
 
-from payments.api import views
+from payments.api import views, webhooks
 
 app_name = "payments"
 
@@ -20,10 +20,10 @@ urlpatterns = [
         views.PaymentRefundsView.as_view(),
         name="payment-refunds",
     ),
-    path("payments/stripe/webhook", views.StripeWebhookView.as_view(), name="stripe-webhook"),
+    path("payments/stripe/webhook", webhooks.StripeWebhookView.as_view(), name="stripe-webhook"),
     path(
         "payments/billing-provider/webhook",
-        views.BillingProviderWebhookView.as_view(),
+        webhooks.BillingProviderWebhookView.as_view(),
         name="billing-provider-webhook",
     ),
     path(

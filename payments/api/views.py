@@ -1,15 +1,19 @@
-"""payments API: bookings (pay at booking), receipts, refunds, Stripe and billing-provider
-webhooks, partner referral payments, business registration."""
+"""payments API: bookings (pay at booking), receipts, refunds, partner referral payments,
+business registration (webhooks in: ``payments.api.webhooks``)."""
 
-import json
 import logging
 from typing import Any
 
-import stripe
 from django.conf import settings
 from django.http import HttpResponse
+from django.utils.translation import get_language_from_request
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
@@ -18,7 +22,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from careos.actors import Actor
-from careos.api.exceptions import problem_response
 from careos.api.idempotency import idempotent
 from careos.errors import NotFoundError, PermissionDeniedError
 from partners.api.authentication import PartnerAuthentication
@@ -28,8 +31,6 @@ from partners.scopes import READ_PAYMENTS
 from payments.api import serializers as s
 from payments.api.throttling import BusinessRegisterThrottle
 from payments.models import PartnerPayment, Refund, SpecialistPayout
-from payments.providers.billing_provider import provider_signature_valid
-from payments.providers.stripe_gateway import stripe_event_verify
 from payments.selectors import (
     booking_for_user,
     bookings_for_user,
@@ -41,8 +42,7 @@ from payments.services.bookings import LineItemInput, booking_create, booking_pa
 from payments.services.partner_payments import partner_payment_summary
 from payments.services.payouts import specialist_balances
 from payments.services.refunds import refund_create
-from payments.services.stripe_webhooks import stripe_event_record
-from payments.services.subscriptions import billing_webhook_apply, business_register
+from payments.services.subscriptions import business_register
 from rbac.models import Clinic, User
 from rbac.selectors import user_can
 
@@ -180,75 +180,6 @@ class PaymentRefundsView(ListAPIView):
         return Response(s.RefundSerializer(refund).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(tags=["payments: webhooks"])
-class StripeWebhookView(APIView):
-    """Stripe calls this; the body is verified with the SDK before anything is parsed."""
-
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
-    @extend_schema(
-        request={"application/json": OpenApiTypes.OBJECT},
-        responses={200: s.ReceivedSerializer},
-        parameters=[
-            OpenApiParameter("Stripe-Signature", str, OpenApiParameter.HEADER, required=True)
-        ],
-        summary="Stripe webhook endpoint",
-    )
-    def post(self, request: Request) -> Response:
-        payload = request.body
-        signature = request.headers.get("Stripe-Signature", "")
-        if not settings.STRIPE_WEBHOOK_SECRET:
-            logger.error("Stripe webhook received but STRIPE_WEBHOOK_SECRET is not set")
-        try:
-            event = stripe_event_verify(payload=payload, signature=signature)
-        except (stripe.SignatureVerificationError, ValueError):
-            return problem_response(
-                status_code=400, code="invalid_signature", detail="The Stripe signature is invalid."
-            )
-        stripe_event_record(event=event.to_dict())
-        return Response({"received": True})
-
-
-@extend_schema(tags=["payments: webhooks"])
-class BillingProviderWebhookView(APIView):
-    """The billing provider's webhooks: ``CVT-Signature`` is the hex HMAC-SHA256 of
-    ``"<CVT-Timestamp>.<raw body>"`` with the webhook secret."""
-
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
-    @extend_schema(
-        request={"application/json": OpenApiTypes.OBJECT},
-        responses={200: s.ReceivedSerializer},
-        parameters=[
-            OpenApiParameter("CVT-Signature", str, OpenApiParameter.HEADER, required=True),
-            OpenApiParameter("CVT-Timestamp", str, OpenApiParameter.HEADER, required=True),
-        ],
-        summary="Billing provider webhook endpoint",
-    )
-    def post(self, request: Request) -> Response:
-        payload = request.body
-        if not provider_signature_valid(
-            payload=payload,
-            signature=request.headers.get("CVT-Signature", ""),
-            timestamp=request.headers.get("CVT-Timestamp", ""),
-        ):
-            return problem_response(
-                status_code=401, code="invalid_signature", detail="The signature is invalid."
-            )
-        try:
-            event = json.loads(payload)
-        except ValueError:
-            event = None
-        if not isinstance(event, dict):
-            return problem_response(
-                status_code=400, code="invalid_event", detail="Not a JSON object."
-            )
-        billing_webhook_apply(event=event)
-        return Response({"received": True})
-
-
 @extend_schema(tags=["payments: partner payments"])
 class PartnerPaymentListView(ListAPIView):
     authentication_classes = [PartnerAuthentication]
@@ -330,23 +261,27 @@ class BusinessRegisterView(APIView):
         data.is_valid(raise_exception=True)
         v = data.validated_data
         registration = business_register(
-            provider_key=v["provider_api_key"],
+            provider_key=v["cvt_api_key"],
             business_name=v["business_name"],
             email=v["email"],
             actor=Actor(kind="system", ref="business:self-registration", label="self-registration"),
+            language=get_language_from_request(request),  # billing emails in it
         )
-        partner, account = registration.partner, registration.account
         return Response(
-            {
-                "partner_id": partner.public_id,
-                "name": partner.name,
-                "slug": partner.slug,
-                "subscription_status": account.subscription_status,
-                "plan": account.plan,
-                "api_key": registration.api_key_secret,
-            },
-            status=status.HTTP_201_CREATED,
+            s.BusinessRegisteredSerializer(registration).data, status=status.HTTP_201_CREATED
         )
+
+
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="business_register_seed_path",
+        deprecated=True,
+        description="The same as POST /api/v1/business/register, at the path of the "
+        "billing-provider integration guide.",
+    )
+)
+class SeedBusinessRegisterView(BusinessRegisterView):
+    """``POST /api/business/register``: registration pages built on the guide's path."""
 
 
 @extend_schema(tags=["payments: payouts"])

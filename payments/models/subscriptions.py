@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -22,6 +23,8 @@ class BillingAccount(TimeStampedModel):
     provider_key = EncryptedTextField()
     provider_key_hash = models.CharField(max_length=64, unique=True)
     email = EncryptedTextField(blank=True)
+    # The language of billing emails: the registering browser's (Accept-Language).
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
     subscription_status = models.CharField(
         max_length=16, choices=SubscriptionStatus.choices, default=SubscriptionStatus.ACTIVE
     )

@@ -194,21 +194,39 @@ def provider_charge(
     )
 
 
-def provider_signature(*, payload: bytes, timestamp: int, secret: str) -> str:
-    signed = f"{timestamp}.".encode() + payload
+SIGNATURE_SCHEMES = ("plain", "timestamped")
+
+
+def provider_signature(*, payload: bytes, secret: str, timestamp: int | None = None) -> str:
+    """Hex HMAC-SHA256 keyed with ``secret``: of the raw body (the provider's ``plain`` scheme),
+    or of ``"<timestamp>.<raw body>"`` when a timestamp is given (``timestamped``)."""
+    signed = payload if timestamp is None else f"{timestamp}.".encode() + payload
     return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
 def provider_signature_valid(
     *, payload: bytes, signature: str, timestamp: str, now: float | None = None
 ) -> bool:
-    """HMAC-SHA256 over ``"<timestamp>.<raw body>"``, compared in constant time, with the
-    timestamp within ``BILLING_PROVIDER_WEBHOOK_TOLERANCE_SECONDS``."""
+    """Whether ``signature`` (the ``CVT-Signature`` header) signs ``payload`` under
+    ``BILLING_PROVIDER_SIGNATURE_SCHEME``, compared in constant time.
+
+    ``plain`` (the provider's scheme) signs the raw body alone, so a captured request can be
+    replayed: only the once-per-event-id processing makes a replay harmless. ``timestamped``
+    signs ``"<CVT-Timestamp>.<raw body>"`` and refuses a timestamp further than
+    ``BILLING_PROVIDER_WEBHOOK_TOLERANCE_SECONDS`` from now.
+    """
     secret = settings.BILLING_PROVIDER_WEBHOOK_SECRET
-    if not secret or not signature or not timestamp.isdigit():
+    scheme = settings.BILLING_PROVIDER_SIGNATURE_SCHEME
+    if not secret or not signature or scheme not in SIGNATURE_SCHEMES:
         return False
-    now = time.time() if now is None else now
-    if abs(now - int(timestamp)) > settings.BILLING_PROVIDER_WEBHOOK_TOLERANCE_SECONDS:
-        return False
-    expected = provider_signature(payload=payload, timestamp=int(timestamp), secret=secret)
-    return hmac.compare_digest(expected, signature.strip().lower())
+    signed_at: int | None = None
+    if scheme == "timestamped":
+        if not timestamp.isdigit():
+            return False
+        now = time.time() if now is None else now
+        if abs(now - int(timestamp)) > settings.BILLING_PROVIDER_WEBHOOK_TOLERANCE_SECONDS:
+            return False
+        signed_at = int(timestamp)
+    expected = provider_signature(payload=payload, secret=secret, timestamp=signed_at)
+    # As bytes: compare_digest refuses a str with non-ASCII characters (a forged header).
+    return hmac.compare_digest(expected.encode(), signature.strip().lower().encode())

@@ -1,16 +1,14 @@
-"""Business customers billed by the external provider ("CVT"): registration, signed provider
-webhooks, API access following the subscription, and the monthly charge run."""
+"""Business customers billed by the external provider ("CVT"): registration, API access
+following the subscription, and the monthly charge run (its webhooks: ``billing_events``)."""
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import date, datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 
 from careos.actors import Actor, system_actor
@@ -101,7 +99,7 @@ def _unique_slug(name: str) -> str:
     return slug
 
 
-def _status(value: str) -> str:
+def billing_status_clean(value: str) -> str:
     return (
         value
         if value in BillingAccount.SubscriptionStatus.values
@@ -110,13 +108,13 @@ def _status(value: str) -> str:
 
 
 def business_register(
-    *, provider_key: str, business_name: str, email: str, actor: Actor | User
+    *, provider_key: str, business_name: str, email: str, actor: Actor | User, language: str = "en"
 ) -> Registration:
     """The seed's flow: verify ``provider_key`` with the provider; take the provider customer
     the key belongs to, or create it there (``/v1/customers``) when the provider has none yet;
     then create the business customer partner, its ``BillingAccount`` (customer id, key
-    encrypted + hashed) and an internal live API key (returned once). Nothing is written here
-    unless every provider call succeeded.
+    encrypted + hashed; ``language`` for its billing emails) and an internal live API key
+    (returned once). Nothing is written here unless every provider call succeeded.
 
     Raises ``InvalidProviderKeyError`` (401), ``ConflictError`` (key or customer already
     registered), ``BillingProviderRejected`` (422, the provider refused the customer),
@@ -166,7 +164,8 @@ def business_register(
             provider_key=provider_key,
             provider_key_hash=key_hash,
             email=email,
-            subscription_status=_status(customer.subscription_status),
+            language=language,
+            subscription_status=billing_status_clean(customer.subscription_status),
             plan=customer.plan if customer.plan in settings.BILLING_PLAN_PRICES else "basic",
             trial_ends_at=customer.trial_ends_at,
         )
@@ -178,11 +177,11 @@ def business_register(
             target_ref=account.public_id,
             metadata={"partner": partner.public_id, "status": account.subscription_status},
         )
-        _apply_access(account, actor=actor)
+        billing_access_apply(account=account, actor=actor)
     return Registration(partner=partner, account=account, api_key_secret=issued.secret)
 
 
-def _apply_access(account: BillingAccount, *, actor: Actor | User) -> None:
+def billing_access_apply(*, account: BillingAccount, actor: Actor | User) -> None:
     """Suspend the partner's API access when the subscription lapses; restore it (only a
     billing suspension) when it is active again."""
     partner = Partner.objects.select_for_update().get(pk=account.partner_id)
@@ -191,23 +190,17 @@ def _apply_access(account: BillingAccount, *, actor: Actor | User) -> None:
             partner_suspend(
                 partner=partner, reason=f"Subscription {account.subscription_status}", actor=actor
             )
-            BillingAccount.objects.filter(pk=account.pk).update(suspended_for_billing=True)
             account.suspended_for_billing = True
+            account.save(update_fields=["suspended_for_billing", "updated_at"])
     elif account.suspended_for_billing and partner.status == Partner.Status.SUSPENDED:
         partner_reactivate(partner=partner, actor=actor, reason="Subscription active again")
-        BillingAccount.objects.filter(pk=account.pk).update(suspended_for_billing=False)
         account.suspended_for_billing = False
+        account.save(update_fields=["suspended_for_billing", "updated_at"])
 
 
-def _when(value: Any) -> datetime | None:
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, tz=UTC)
-    if isinstance(value, str):
-        return parse_datetime(value)
-    return None
-
-
-def _set_status(account: BillingAccount, status: str, *, ends_at: datetime | None = None) -> None:
+def billing_status_set(
+    *, account: BillingAccount, status: str, ends_at: datetime | None = None
+) -> None:
     account.subscription_status = status
     if ends_at is not None:
         account.subscription_ends_at = ends_at
@@ -221,73 +214,6 @@ def _set_status(account: BillingAccount, status: str, *, ends_at: datetime | Non
             "updated_at",
         ]
     )
-
-
-@transaction.atomic
-def billing_webhook_apply(*, event: dict[str, Any]) -> tuple[BillingEvent, bool]:
-    """Apply one verified provider event; (log row, applied). Each provider event id is applied
-    once; a status change older than the last one applied is logged but not applied."""
-    event_id = str(event.get("id") or "")
-    if not event_id:
-        raise DomainError("The event has no id.", code="invalid_event")
-    data = event.get("data") or {}
-    if not isinstance(data, dict):
-        raise DomainError("The event data must be an object.", code="invalid_event")
-    customer_id = str(data.get("customer_id") or "")
-    event_type = str(event.get("type") or "")[:64]
-    account = (
-        BillingAccount.objects.select_for_update().filter(provider_customer_id=customer_id).first()
-        if customer_id
-        else None
-    )
-    amount = data.get("amount")
-    try:
-        with transaction.atomic():
-            log = BillingEvent.objects.create(
-                account=account,
-                provider_event_id=event_id,
-                event_type=event_type,
-                provider_customer_id=customer_id[:255],
-                amount=amount if isinstance(amount, int) else None,
-                currency=str(data.get("currency") or "")[:3].upper(),
-                status=str(data.get("status") or "")[:32],
-                error_message=str(data.get("error_message") or "")[:500],
-                payload=event,
-            )
-    except IntegrityError:
-        return BillingEvent.objects.get(provider_event_id=event_id), False
-    if account is None:
-        return log, False
-    occurred = _when(event.get("created")) or timezone.now()
-    S = BillingAccount.SubscriptionStatus
-    if event_type == "charge.succeeded":
-        account.last_billed_at = max(filter(None, [account.last_billed_at, occurred]))
-        new_status: str = S.ACTIVE
-    elif event_type == "charge.failed":
-        new_status = S.PAST_DUE
-    elif event_type == "subscription.updated":
-        new_status = _status(str(data.get("status") or S.ACTIVE))
-        plan = str(data.get("plan") or "")
-        if plan in settings.BILLING_PLAN_PRICES:
-            account.plan = plan
-    elif event_type == "subscription.canceled":
-        new_status = S.CANCELED
-    else:
-        return log, False
-    if account.status_event_at is not None and occurred < account.status_event_at:
-        return log, False  # older than the status already applied (out-of-order delivery)
-    account.status_event_at = occurred
-    previous = account.subscription_status
-    _set_status(account, new_status, ends_at=_when(data.get("ends_at")))
-    audit_record(
-        actor=ACTOR,
-        action="payments.billing_account.status_changed",
-        target_type="payments.billing_account",
-        target_ref=account.public_id,
-        metadata={"from": previous, "to": new_status, "event": event_id},
-    )
-    _apply_access(account, actor=ACTOR)
-    return log, True
 
 
 @dataclass
@@ -351,7 +277,7 @@ def _charge(charge: BillingCharge) -> bool:
             locked.save(update_fields=["last_billed_at", "updated_at"])
         else:
             previous = locked.subscription_status
-            _set_status(locked, BillingAccount.SubscriptionStatus.PAST_DUE)
+            billing_status_set(account=locked, status=BillingAccount.SubscriptionStatus.PAST_DUE)
             audit_record(
                 actor=ACTOR,
                 action="payments.billing_account.status_changed",
@@ -363,7 +289,7 @@ def _charge(charge: BillingCharge) -> bool:
                     "charge": charge.period,
                 },
             )
-            _apply_access(locked, actor=ACTOR)
+            billing_access_apply(account=locked, actor=ACTOR)
     return succeeded
 
 

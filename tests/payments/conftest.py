@@ -350,9 +350,16 @@ def fake_provider() -> Iterator[FakeProvider]:
         yield fake
 
 
-def provider_headers(
+def provider_headers(payload: bytes, *, secret: str = PROVIDER_WEBHOOK_SECRET) -> dict[str, str]:
+    """The provider's own (``plain``) signature: hex HMAC-SHA256 of the raw body."""
+    mac = hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()
+    return {"HTTP_CVT_SIGNATURE": mac}
+
+
+def provider_timestamped_headers(
     payload: bytes, *, secret: str = PROVIDER_WEBHOOK_SECRET, at: int | None = None
 ) -> dict[str, str]:
+    """The ``timestamped`` scheme: hex HMAC-SHA256 of ``"<timestamp>.<raw body>"``."""
     timestamp = int(time.time()) if at is None else at
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
     return {"HTTP_CVT_SIGNATURE": mac, "HTTP_CVT_TIMESTAMP": str(timestamp)}

@@ -110,7 +110,7 @@ def test_subscription_charge_results_are_audited(api_client, fake_provider):
         fake_provider.keys[key] = {"id": customer, "subscription": {"status": "active"}}
         response = api_client.post(
             "/api/v1/business/register",
-            {"providerApiKey": key, "businessName": f"Biz {key}", "email": "o@biz.test"},
+            {"cvtApiKey": key, "businessName": f"Biz {key}", "email": "o@biz.test"},
             format="json",
         )
         assert response.status_code == 201

@@ -1,5 +1,5 @@
-"""``POST /api/v1/business/register``: rate limited per client IP; a refused or unverifiable
-provider key writes nothing and is never echoed or logged."""
+"""``POST /api/v1/business/register`` (also at ``/api/business/register``): rate limited per
+client IP; a refused or unverifiable provider key writes nothing and is never echoed or logged."""
 
 import logging
 
@@ -24,7 +24,7 @@ SECRET_KEY = "cvt_live_very_secret_key_987"
 def _register(api_client, key: str = SECRET_KEY, **extra):  # type: ignore[no-untyped-def]
     return api_client.post(
         URL,
-        {"providerApiKey": key, "businessName": "Acme Dental", "email": "owner@acme.test"},
+        {"cvtApiKey": key, "businessName": "Acme Dental", "email": "owner@acme.test"},
         format="json",
         **extra,
     )
@@ -80,6 +80,19 @@ def test_forwarded_address_counts_behind_a_trusted_proxy(
     assert _register(api_client, HTTP_X_FORWARDED_FOR=other_ip).status_code == 429
 
 
+def test_the_guides_path_shares_the_rate_limit(settings, api_client, fake_provider):
+    settings.BUSINESS_REGISTER_RATE_LIMIT = "2/hour"
+    assert _register(api_client).status_code == 401
+    seed_path = api_client.post(
+        "/api/business/register",
+        {"cvtApiKey": SECRET_KEY, "businessName": "Acme Dental", "email": "owner@acme.test"},
+        format="json",
+    )
+    assert seed_path.status_code == 401
+    assert _register(api_client).status_code == 429
+    _nothing_written()
+
+
 def test_rate_limit_setting_empty_disables_it(settings, api_client, fake_provider):
     settings.BUSINESS_REGISTER_RATE_LIMIT = ""
     assert {_register(api_client).status_code for _ in range(12)} == {401}
@@ -102,7 +115,7 @@ def test_registration_keeps_working_and_limited_when_the_cache_is_down(
         limited = _register(api_client, **client_ip)
 
     assert registered.status_code == 201, registered.content
-    assert Partner.objects.filter(public_id=registered.json()["partnerId"]).exists()
+    assert Partner.objects.filter(public_id=registered.json()["business"]["id"]).exists()
     assert refused.status_code == 401
     assert limited.status_code == 429
     assert limited["Content-Type"] == "application/problem+json"
@@ -171,8 +184,7 @@ def test_verified_key_without_customer_creates_it_at_the_provider(api_client, fa
     assert account.provider_customer_id == "cus_new_1"
     assert (account.plan, account.subscription_status) == ("pro", "trialing")
     assert account.trial_ends_at is not None and account.provider_key == NEW_KEY
-    assert response.json()["partnerId"] == account.partner.public_id
-    assert response.json()["subscriptionStatus"] == "trialing"
+    assert response.json()["business"]["id"] == account.partner.public_id
 
 
 def test_verified_key_with_a_customer_uses_it(api_client, fake_provider):
@@ -255,6 +267,11 @@ def test_schema_documents_the_registration_problems():
     from drf_spectacular.generators import SchemaGenerator
 
     schema = SchemaGenerator().get_schema(request=None, public=True)
-    responses = schema["paths"]["/api/v1/business/register"]["post"]["responses"]
-    for status in ("401", "409", "422", "429", "502", "503"):
-        assert "application/problem+json" in responses[status]["content"], status
+    for path in ("/api/v1/business/register", "/api/business/register"):
+        responses = schema["paths"][path]["post"]["responses"]
+        for status in ("401", "409", "422", "429", "502", "503"):
+            assert "application/problem+json" in responses[status]["content"], (path, status)
+    assert schema["paths"]["/api/business/register"]["post"]["deprecated"] is True
+    created = schema["paths"]["/api/v1/business/register"]["post"]["responses"]["201"]
+    ref = created["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert set(schema["components"]["schemas"][ref]["properties"]) == {"business", "apiKey"}

@@ -1,14 +1,16 @@
 import itertools
 import json
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from partners.models import ApiKey, Partner
 from payments.models import BillingAccount, BillingCharge, BillingEvent
 from payments.services.subscriptions import provider_key_hash, subscription_billing_run
-from tests.payments.conftest import provider_headers
+from tests.payments.conftest import provider_headers, provider_timestamped_headers
 
 pytestmark = pytest.mark.django_db
 
@@ -25,14 +27,14 @@ def registered(api_client, fake_provider):  # type: ignore[no-untyped-def]
     }
     response = api_client.post(
         "/api/v1/business/register",
-        {"providerApiKey": GOOD_KEY, "businessName": "Acme Dental", "email": "owner@acme.test"},
+        {"cvtApiKey": GOOD_KEY, "businessName": "Acme Dental", "email": "owner@acme.test"},
         format="json",
     )
     assert response.status_code == 201, response.content
     return response.json()
 
 
-def _webhook(api_client, event_type, data, *, event_id=None, created=None, headers=None):  # type: ignore[no-untyped-def]
+def _webhook(api_client, event_type, data, *, event_id=None, created=None, sign=provider_headers):  # type: ignore[no-untyped-def]
     event = {
         "id": event_id or f"cvt_evt_{next(_events)}",
         "type": event_type,
@@ -44,12 +46,12 @@ def _webhook(api_client, event_type, data, *, event_id=None, created=None, heade
         "/api/v1/payments/billing-provider/webhook",
         data=payload,
         content_type="application/json",
-        **(headers or provider_headers(payload)),
+        **sign(payload),
     )
 
 
 def test_registration_creates_partner_account_and_key(registered, fake_provider, api_client):
-    partner = Partner.objects.get(public_id=registered["partnerId"])
+    partner = Partner.objects.get(public_id=registered["business"]["id"])
     assert partner.partner_type == Partner.Type.BUSINESS_CUSTOMER
     assert partner.status == Partner.Status.ACTIVE and partner.slug == "acme-dental"
     account = BillingAccount.objects.get(partner=partner)
@@ -68,7 +70,7 @@ def test_registration_creates_partner_account_and_key(registered, fake_provider,
     api_client.credentials()
     again = api_client.post(
         "/api/v1/business/register",
-        {"providerApiKey": GOOD_KEY, "businessName": "Acme 2", "email": "o@acme.test"},
+        {"cvtApiKey": GOOD_KEY, "businessName": "Acme 2", "email": "o@acme.test"},
         format="json",
     )
     assert again.status_code == 409
@@ -78,7 +80,7 @@ def test_registration_creates_partner_account_and_key(registered, fake_provider,
 def test_registration_with_a_bad_provider_key_is_refused(api_client, fake_provider):
     response = api_client.post(
         "/api/v1/business/register",
-        {"providerApiKey": "cvt_wrong", "businessName": "Nope", "email": "x@nope.test"},
+        {"cvtApiKey": "cvt_wrong", "businessName": "Nope", "email": "x@nope.test"},
         format="json",
     )
     assert response.status_code == 401
@@ -90,7 +92,7 @@ def test_registration_validates_fields(api_client, fake_provider):
     response = api_client.post("/api/v1/business/register", {"email": "bad"}, format="json")
     assert response.status_code == 400
     assert {e["field"] for e in response.json()["errors"]} == {
-        "providerApiKey",
+        "cvtApiKey",
         "businessName",
         "email",
     }
@@ -101,17 +103,18 @@ def test_canceled_subscription_suspends_then_reactivation_restores(registered, a
     partner_client.credentials(HTTP_X_API_KEY=registered["apiKey"])
     assert partner_client.get("/api/v1/partners/me").status_code == 200
 
+    ends_at = timezone.now() + timedelta(days=20)
     response = _webhook(
         api_client,
         "subscription.canceled",
-        {"customer_id": "cus_100", "ends_at": "2026-12-31T00:00:00Z"},
+        {"customer_id": "cus_100", "ends_at": ends_at.isoformat()},
     )
     assert response.status_code == 200 and response.json() == {"received": True}
     account = BillingAccount.objects.get()
     assert account.subscription_status == "canceled" and account.suspended_for_billing
-    assert account.subscription_ends_at is not None
+    assert account.subscription_ends_at == ends_at
     denied = partner_client.get("/api/v1/partners/me")
-    assert denied.status_code == 403
+    assert denied.status_code == 403 and denied.json()["code"] == "subscription_inactive"
 
     _webhook(
         api_client,
@@ -121,6 +124,7 @@ def test_canceled_subscription_suspends_then_reactivation_restores(registered, a
     account.refresh_from_db()
     assert account.subscription_status == "active" and account.plan == "enterprise"
     assert not account.suspended_for_billing
+    assert account.subscription_ends_at is None  # active again: the cancellation's end is void
     assert partner_client.get("/api/v1/partners/me").status_code == 200
 
 
@@ -157,7 +161,8 @@ def test_operator_suspension_is_not_lifted_by_billing(registered, api_client, ac
     assert Partner.objects.get().status == Partner.Status.SUSPENDED
 
 
-def test_webhook_signature_timestamp_and_replay(registered, api_client):
+def test_webhook_signature_timestamp_and_replay(registered, api_client, settings):
+    settings.BILLING_PROVIDER_SIGNATURE_SCHEME = "timestamped"
     data = {"customer_id": "cus_100"}
     event = {
         "id": "cvt_evt_fixed",
@@ -170,27 +175,50 @@ def test_webhook_signature_timestamp_and_replay(registered, api_client):
         "/api/v1/payments/billing-provider/webhook",
         data=payload,
         content_type="application/json",
-        **provider_headers(payload, secret="not-the-secret"),
+        **provider_timestamped_headers(payload, secret="not-the-secret"),
     )
     old = api_client.post(
         "/api/v1/payments/billing-provider/webhook",
         data=payload,
         content_type="application/json",
-        **provider_headers(payload, at=int(time.time()) - 600),
+        **provider_timestamped_headers(payload, at=int(time.time()) - 600),
     )
-    assert bad.status_code == old.status_code == 401
+    plain = api_client.post(  # the provider's plain signature is not enough here
+        "/api/v1/payments/billing-provider/webhook",
+        data=payload,
+        content_type="application/json",
+        **provider_headers(payload),
+    )
+    assert bad.status_code == old.status_code == plain.status_code == 401
     assert (
         not BillingEvent.objects.exists() and Partner.objects.get().status == Partner.Status.ACTIVE
     )
 
     # The same event id twice: applied once. A reactivation in between is not undone by the replay.
     assert (
-        _webhook(api_client, "subscription.canceled", data, event_id="cvt_evt_fixed").status_code
+        _webhook(
+            api_client,
+            "subscription.canceled",
+            data,
+            event_id="cvt_evt_fixed",
+            sign=provider_timestamped_headers,
+        ).status_code
         == 200
     )
-    _webhook(api_client, "subscription.updated", {"customer_id": "cus_100", "status": "active"})
+    _webhook(
+        api_client,
+        "subscription.updated",
+        {"customer_id": "cus_100", "status": "active"},
+        sign=provider_timestamped_headers,
+    )
     assert (
-        _webhook(api_client, "subscription.canceled", data, event_id="cvt_evt_fixed").status_code
+        _webhook(
+            api_client,
+            "subscription.canceled",
+            data,
+            event_id="cvt_evt_fixed",
+            sign=provider_timestamped_headers,
+        ).status_code
         == 200
     )
     assert BillingEvent.objects.filter(provider_event_id="cvt_evt_fixed").count() == 1
@@ -215,7 +243,7 @@ def test_billing_job_run_twice_charges_once(registered, fake_provider, api_clien
     fake_provider.keys["cvt_second"] = {"id": "cus_200", "subscription": {"status": "active"}}
     api_client.post(
         "/api/v1/business/register",
-        {"providerApiKey": "cvt_second", "businessName": "Beta Clinic", "email": "b@beta.test"},
+        {"cvtApiKey": "cvt_second", "businessName": "Beta Clinic", "email": "b@beta.test"},
         format="json",
     )
     fake_provider.decline.add("cus_200")
@@ -242,12 +270,12 @@ def test_console_backend_registers_test_keys_without_network(settings, api_clien
     settings.BILLING_PROVIDER_BACKEND = "console"
     ok = api_client.post(
         "/api/v1/business/register",
-        {"providerApiKey": "cvt_test_local", "businessName": "Local Co", "email": "l@local.test"},
+        {"cvtApiKey": "cvt_test_local", "businessName": "Local Co", "email": "l@local.test"},
         format="json",
     )
     bad = api_client.post(
         "/api/v1/business/register",
-        {"providerApiKey": "cvt_live_x", "businessName": "Local Co", "email": "l@local.test"},
+        {"cvtApiKey": "cvt_live_x", "businessName": "Local Co", "email": "l@local.test"},
         format="json",
     )
     assert ok.status_code == 201 and bad.status_code == 401
