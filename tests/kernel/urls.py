@@ -16,5 +16,6 @@ urlpatterns = [
     path("api/test/broken-django", views.broken_django_view),
     path("api/test/throttled", views.ThrottledView.as_view()),
     path("api/test/private", views.PrivateView.as_view()),
+    path("api/test/unbounded-status", views.UnboundedStatusView.as_view()),
     path("", include("careos.urls")),
 ]
