@@ -1,7 +1,6 @@
 """payments API: bookings (pay at booking), receipts, refunds, Stripe and billing-provider
 webhooks, partner referral payments, business registration."""
 
-import json
 import logging
 from typing import Any
 
@@ -20,6 +19,7 @@ from rest_framework.views import APIView
 from careos.actors import Actor
 from careos.api.exceptions import problem_response
 from careos.api.idempotency import idempotent
+from careos.api.parsers import json_loads_bounded
 from careos.errors import NotFoundError, PermissionDeniedError
 from partners.api.authentication import PartnerAuthentication
 from partners.api.base import PartnerAPIView
@@ -29,7 +29,7 @@ from payments.api import serializers as s
 from payments.api.throttling import BusinessRegisterThrottle
 from payments.models import PartnerPayment, Refund, SpecialistPayout
 from payments.providers.billing_provider import provider_signature_valid
-from payments.providers.stripe_gateway import stripe_event_verify
+from payments.providers.stripe_gateway import stripe_signature_verify
 from payments.selectors import (
     booking_for_user,
     bookings_for_user,
@@ -201,12 +201,14 @@ class StripeWebhookView(APIView):
         if not settings.STRIPE_WEBHOOK_SECRET:
             logger.error("Stripe webhook received but STRIPE_WEBHOOK_SECRET is not set")
         try:
-            event = stripe_event_verify(payload=payload, signature=signature)
+            stripe_signature_verify(payload=payload, signature=signature)
         except (stripe.SignatureVerificationError, ValueError):
             return problem_response(
                 status_code=400, code="invalid_signature", detail="The Stripe signature is invalid."
             )
-        stripe_event_record(event=event.to_dict())
+        event = json_loads_bounded(payload)
+        s.StripeEventSerializer(data=event).is_valid(raise_exception=True)
+        stripe_event_record(event=event)
         return Response({"received": True})
 
 
@@ -237,10 +239,7 @@ class BillingProviderWebhookView(APIView):
             return problem_response(
                 status_code=401, code="invalid_signature", detail="The signature is invalid."
             )
-        try:
-            event = json.loads(payload)
-        except ValueError:
-            event = None
+        event = json_loads_bounded(payload)
         if not isinstance(event, dict):
             return problem_response(
                 status_code=400, code="invalid_event", detail="Not a JSON object."

@@ -199,12 +199,20 @@ def _apply_access(account: BillingAccount, *, actor: Actor | User) -> None:
         account.suspended_for_billing = False
 
 
-def _when(value: Any) -> datetime | None:
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, tz=UTC)
-    if isinstance(value, str):
-        return parse_datetime(value)
-    return None
+def _when(value: Any, *, field: str) -> datetime | None:
+    """A provider time (Unix seconds or ISO 8601; naive means UTC). Raises ``DomainError``
+    naming ``field`` for a time no ``datetime`` can hold."""
+    try:
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(value, tz=UTC)
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+    except (ValueError, OverflowError, OSError) as exc:
+        raise DomainError(
+            f"{field} is not a valid time.", code="invalid_event", extra={"field": field}
+        ) from exc
+    if parsed is not None and timezone.is_naive(parsed):
+        return parsed.replace(tzinfo=UTC)
+    return parsed
 
 
 def _set_status(account: BillingAccount, status: str, *, ends_at: datetime | None = None) -> None:
@@ -258,7 +266,7 @@ def billing_webhook_apply(*, event: dict[str, Any]) -> tuple[BillingEvent, bool]
         return BillingEvent.objects.get(provider_event_id=event_id), False
     if account is None:
         return log, False
-    occurred = _when(event.get("created")) or timezone.now()
+    occurred = _when(event.get("created"), field="created") or timezone.now()
     S = BillingAccount.SubscriptionStatus
     if event_type == "charge.succeeded":
         account.last_billed_at = max(filter(None, [account.last_billed_at, occurred]))
@@ -278,7 +286,7 @@ def billing_webhook_apply(*, event: dict[str, Any]) -> tuple[BillingEvent, bool]
         return log, False  # older than the status already applied (out-of-order delivery)
     account.status_event_at = occurred
     previous = account.subscription_status
-    _set_status(account, new_status, ends_at=_when(data.get("ends_at")))
+    _set_status(account, new_status, ends_at=_when(data.get("ends_at"), field="data.ends_at"))
     audit_record(
         actor=ACTOR,
         action="payments.billing_account.status_changed",
