@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
@@ -159,6 +159,9 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
+    elif isinstance(exc, SuspiciousOperation):  # too many fields, and the like: Django's 400
+        logger.warning("suspicious request: %s", type(exc).__name__, extra={"path": instance})
+        exc = exceptions.ParseError("The request is malformed or exceeds a server limit.")
     elif isinstance(exc, DataError | OverflowError):
         # PostgreSQL's DataError (out of range, NUL byte, too long) or SQLite's OverflowError: the
         # client's input, but its message may quote SQL, so only the log gets it.
@@ -226,6 +229,19 @@ def error_response(
     if _is_api_path(request):
         return problem_json_response(request, status_code=status_code, code=code, detail=detail)
     return HttpResponse(detail, status=status_code, content_type="text/plain; charset=utf-8")
+
+
+def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api_path(request):
+        return problem_json_response(
+            request,
+            status_code=400,
+            code="malformed_request",
+            detail="The request is malformed or exceeds a server limit.",
+        )
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception)
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

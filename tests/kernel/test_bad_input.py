@@ -170,6 +170,29 @@ def test_a_chunked_body_over_the_limit_is_413_when_the_view_reads_it(path, conte
     assert rows() == before
 
 
+# --- more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS: Django's SuspiciousOperation, a 400 ------
+
+
+def _many_fields(settings: Any) -> str:
+    return "&".join(f"f{i}=1" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+
+
+@pytest.mark.parametrize("path", ["/api/test/profile", "/o/token/"])
+def test_a_form_with_too_many_fields_is_malformed_request(api_client, settings, path):
+    before = rows()
+    response = api_client.post(
+        path, data=_many_fields(settings), content_type="application/x-www-form-urlencoded"
+    )
+    assert_problem(response, 400, "malformed_request")
+    assert rows() == before
+
+
+def test_a_query_string_with_too_many_fields_is_malformed_request(partner_api_client, settings):
+    client = partner_api_client(scopes=["read:partner"])
+    response = client.get(f"/api/v1/partners/me/keys?{_many_fields(settings)}")
+    assert_problem(response, 400, "malformed_request")
+
+
 # --- deeply nested JSON: 400 malformed_request, never RecursionError ------------------------
 
 

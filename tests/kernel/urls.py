@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from tests.kernel import views
 
+handler400 = "careos.api.exceptions.handler400"
 handler404 = "careos.api.exceptions.handler404"
 handler500 = "careos.api.exceptions.handler500"
 
