@@ -1,9 +1,7 @@
-"""No input answers 500 (issue 12): bodies over the limit, deeply nested JSON, forged cursors,
-NUL bytes in URLs, integers no column can hold. Webhook and OAuth cases live with their apps
-(tests/payments/test_webhook_bad_input.py, tests/partners/test_oauth_grant_types.py)."""
+"""No request body answers 500 (issue 12): over the size limit, too many fields, deeply nested
+JSON, integers no column can hold. URLs: test_bad_urls.py; webhooks and OAuth live with their
+apps (tests/payments/test_webhook_bad_input.py, tests/partners/test_oauth_grant_types.py)."""
 
-import base64
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -11,57 +9,34 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync
 from asgiref.testing import ApplicationCommunicator
-from django.apps import apps
 from django.core.handlers.asgi import ASGIHandler
 from django.core.signals import request_started
-from django.db import close_old_connections, connection
-from drf_spectacular.generators import SchemaGenerator
+from django.db import close_old_connections
 from rest_framework.test import APIClient
 
 from careos.models import IdempotencyRecord
 from partners.models import Partner
-from partners.scopes import scopes_for_tier
-from tests.kernel.parents import payment_id_for_superuser, webhook_message_id_for
+from tests.kernel.bad_input import (
+    PROBLEM,
+    api_schema,
+    assert_problem,
+    concrete,
+    postgres_only,
+    rows,
+)
 from tests.partners.factories import PartnerFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.kernel.urls")]
-
-PROBLEM = "application/problem+json"
-postgres_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="PostgreSQL enforces this; SQLite stores it"
-)
-
-
-def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.content[:500]
-    assert response["Content-Type"] == PROBLEM
-    body = response.json()
-    assert (body["status"], body["code"]) == (status, code)
-    assert body["detail"]
-    return body
-
-
-def rows() -> dict[str, int]:
-    """Rows per table, to show a refused request wrote nothing anywhere."""
-    return {model._meta.label: model._base_manager.count() for model in apps.get_models()}
-
-
-@pytest.fixture(scope="module")
-def schema() -> dict[str, Any]:
-    return SchemaGenerator().get_schema(request=None, public=True)
-
-
-def _concrete(path: str) -> str:
-    return re.sub(r"\{[^}]+\}", "x_1", path)
 
 
 # --- bodies over DATA_UPLOAD_MAX_MEMORY_SIZE: 413 ------------------------------------------
 
 
-def test_a_body_over_the_limit_is_413_on_every_endpoint(api_client, schema, settings):
+def test_a_body_over_the_limit_is_413_on_every_endpoint(api_client, settings):
+    schema = api_schema()
     big = b'{"a": "' + b"x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE + b'"}'
     targets = [
-        (method, _concrete(path))
+        (method, concrete(path))
         for path, operations in schema["paths"].items()
         for method in ("post", "put", "patch")
         if method in operations
@@ -322,124 +297,3 @@ def test_a_value_the_database_refuses_is_400_without_sql(api_client, value, capl
         assert leak not in response.content.decode()
     assert set(body) == {"type", "title", "status", "detail", "code", "instance"}
     assert not IdempotencyRecord.objects.exists()
-
-
-# --- forged pagination cursors: 400 invalid_cursor on every list -----------------------------
-
-
-def _cursor(text: bytes) -> str:
-    return base64.b64encode(text).decode()
-
-
-FORGED_CURSORS = {
-    "base64-of-garbage": _cursor(b"garbage"),
-    "binary": _cursor(b"\xff\xfe\x00garbage"),
-    "not-base64": "%%%not-base64",
-    "unknown-field": _cursor(b"x=1"),
-    "bad-position": _cursor(b"p=yesterday"),
-    "nul-position": _cursor(b"p=%00"),
-    "negative-offset": _cursor(b"o=-1"),
-    "bad-reverse": _cursor(b"r=2"),
-    "repeated-field": _cursor(b"o=1&o=2"),
-}
-
-
-@pytest.fixture
-def list_clients(django_user_model, partner_api_client) -> list[APIClient]:
-    """A platform superuser (session) and an enterprise partner with every scope: between them
-    they may read every list."""
-    staff = APIClient()
-    staff.force_authenticate(
-        django_user_model.objects.create_superuser(username="lists", password="pw")
-    )
-    partner = partner_api_client(
-        partner=PartnerFactory(tier=Partner.Tier.ENTERPRISE),
-        scopes=sorted(scopes_for_tier(Partner.Tier.ENTERPRISE)),
-    )
-    return [staff, partner]
-
-
-def _list_paths(schema: dict[str, Any]) -> list[str]:
-    return [
-        path
-        for path, operations in schema["paths"].items()
-        if any(p["name"] == "cursor" for p in operations.get("get", {}).get("parameters", []))
-    ]
-
-
-def _parents(list_clients: list[APIClient]) -> dict[str, str]:
-    """Real parents for the nested lists (an unknown parent is a 404 before any paging)."""
-    _staff, partner = list_clients
-    return {
-        "/api/v1/payments/payments/{payment_id}/refunds": payment_id_for_superuser(),
-        "/api/v1/webhooks/messages/{message_id}/attempts": webhook_message_id_for(
-            partner.partner  # type: ignore[attr-defined]
-        ),
-    }
-
-
-def test_a_forged_cursor_is_400_invalid_cursor_on_every_list(schema, list_clients):
-    parents = _parents(list_clients)
-    paths = _list_paths(schema)
-    assert len(paths) > 20
-    for template in paths:
-        path = template
-        if "{" in template:
-            assert template in parents, f"{template}: add a parent to tests/kernel/parents.py"
-            path = re.sub(r"\{[^}]+\}", parents[template], template)
-        readable = [c for c in list_clients if c.get(path).status_code == 200]
-        assert readable, f"{path}: neither a superuser nor a partner can list it"
-        client = readable[0]
-        before = rows()
-        for name, cursor in FORGED_CURSORS.items():
-            response = client.get(path, {"cursor": cursor})
-            assert response.status_code == 400, (path, name, response.content[:300])
-            assert_problem(response, 400, "invalid_cursor")
-        assert rows() == before
-
-
-def test_cursors_the_api_issues_still_page(partner_api_client):
-    client = partner_api_client(scopes=["read:partner", "manage:partner"])
-    for n in range(3):
-        created = client.post(
-            "/api/v1/partners/me/contacts",
-            {"name": f"Contact {n}", "email": f"c{n}@partner.example", "role": "technical"},
-            format="json",
-        )
-        assert created.status_code == 201, created.content
-    seen: list[str] = []
-    url: str | None = "/api/v1/partners/me/contacts?pageSize=1"
-    while url:
-        page = client.get(url)
-        assert page.status_code == 200, page.content
-        seen += [item["id"] for item in page.json()["results"]]
-        url = page.json()["next"]
-    assert len(seen) == len(set(seen)) == 3
-    back = client.get(page.json()["previous"])
-    assert back.status_code == 200 and back.json()["results"][0]["id"] == seen[1]
-
-
-# --- NUL bytes in the URL ---------------------------------------------------------------------
-
-
-def test_a_nul_byte_in_a_path_id_is_404(partner_api_client):
-    client = partner_api_client(scopes=["read:leads"])
-    for path in ("/api/v1/leads/%00", "/api/v1/leads/lead_%00abc", "/api/v1/partners/me/keys/%00"):
-        body = assert_problem(client.get(path), 404, "not_found")
-        assert "\x00" in body["instance"]
-
-
-def test_a_nul_byte_in_an_admin_path_is_404(django_user_model, client):
-    client.force_login(django_user_model.objects.create_superuser(username="a", password="pw"))
-    response = client.get("/admin/partners/partner/%00/change/")
-    assert response.status_code == 404
-
-
-def test_a_nul_byte_in_the_query_string_is_400(partner_api_client, django_user_model, client):
-    api = partner_api_client(scopes=["read:payments"])
-    assert_problem(
-        api.get("/api/v1/payments/partner-payments?status=%00"), 400, "malformed_request"
-    )
-    client.force_login(django_user_model.objects.create_superuser(username="b", password="pw"))
-    response = client.get("/admin/partners/partner/?q=%00")
-    assert response.status_code == 400
