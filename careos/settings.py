@@ -84,6 +84,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "careos.middleware.RequestBodyLimitMiddleware",
+    "careos.middleware.NulByteMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -191,7 +193,7 @@ REST_FRAMEWORK = {
         "careos.api.renderers.CamelCaseJSONRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "djangorestframework_camel_case.parser.CamelCaseJSONParser",
+        "careos.api.parsers.CamelCaseJSONParser",
         "djangorestframework_camel_case.parser.CamelCaseFormParser",
         "djangorestframework_camel_case.parser.CamelCaseMultiPartParser",
     ],
@@ -205,6 +207,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# Request bodies over this many bytes are refused on every path (413 payload_too_large).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+# JSON bodies (API and webhooks) nesting deeper than this are refused (400 malformed_request).
+API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=64)
 PROBLEM_TYPE_BASE_URL = env.str(
     "PROBLEM_TYPE_BASE_URL", default="https://docs.careos.dev/problems/"
 )

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from careos.health import healthz, readyz
 
+handler400 = "careos.api.exceptions.handler400"
 handler404 = "careos.api.exceptions.handler404"
 handler500 = "careos.api.exceptions.handler500"
 

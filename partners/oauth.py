@@ -7,6 +7,9 @@ from oauth2_provider.scopes import BaseScopes
 
 from partners.scopes import SCOPES
 
+# The grants the token endpoint accepts (RFC 9700: no implicit or password grant; no device flow).
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+
 
 def _client_scopes(application: Application | None) -> list[str]:
     client = getattr(application, "partner_client", None) if application is not None else None

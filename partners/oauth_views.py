@@ -1,4 +1,5 @@
-"""OAuth endpoint overrides: introspection answers only for the caller's own tokens."""
+"""OAuth endpoint overrides: introspection answers only for the caller's own tokens; the token
+endpoint refuses the grant types the platform does not offer."""
 
 import base64
 import binascii
@@ -6,9 +7,12 @@ import hashlib
 from typing import Any
 from urllib.parse import unquote_plus
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from oauth2_provider.models import AccessToken
-from oauth2_provider.views import IntrospectTokenView
+from oauth2_provider.views import IntrospectTokenView, TokenView
+from oauthlib.oauth2.rfc6749.errors import UnsupportedGrantTypeError
+
+from partners.oauth import GRANT_TYPES
 
 
 def _client_id_of(request: HttpRequest) -> str | None:
@@ -50,3 +54,21 @@ class PartnerIntrospectTokenView(IntrospectTokenView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         return self._answer(request, request.POST.get("token"))
+
+
+class PartnerTokenView(TokenView):
+    """The token endpoint, for the grants in ``partners.oauth.GRANT_TYPES`` only. Others (the
+    device-code grant django-oauth-toolkit would try, password, unknown ones) are answered
+    ``unsupported_grant_type`` as RFC 6749 §5.2 says."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        grant_type = request.POST.get("grant_type")
+        if grant_type and grant_type not in GRANT_TYPES:
+            error = UnsupportedGrantTypeError()
+            response = HttpResponse(
+                error.json, status=error.status_code, content_type="application/json"
+            )
+            response["Cache-Control"] = "no-store"
+            response["Pragma"] = "no-cache"
+            return response
+        return super().post(request, *args, **kwargs)

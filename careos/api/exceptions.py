@@ -10,6 +10,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
 from rest_framework import exceptions, status
@@ -37,6 +39,21 @@ _TITLES = {
     500: "Internal server error",
     503: "Service unavailable",
 }
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+    default_detail = "The request body is larger than this server accepts."
+
+
+class UnstorableValue(exceptions.APIException):
+    """The database refused a value that validation let through (a last line of defence)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid_value"
+    default_detail = "A value in the request is out of range or cannot be stored."
+
 
 _DRF_CODES = {
     exceptions.NotAuthenticated: "credentials_missing",
@@ -140,6 +157,16 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
+    elif isinstance(exc, SuspiciousOperation):  # too many fields, and the like: Django's 400
+        logger.warning("suspicious request: %s", type(exc).__name__, extra={"path": instance})
+        exc = exceptions.ParseError("The request is malformed or exceeds a server limit.")
+    elif isinstance(exc, DataError | OverflowError):
+        # PostgreSQL's DataError (out of range, NUL byte, too long) or SQLite's OverflowError: the
+        # client's input, but its message may quote SQL, so only the log gets it.
+        logger.warning("value refused by the database", exc_info=True, extra={"path": instance})
+        exc = UnstorableValue()
 
     if not isinstance(exc, exceptions.APIException):
         logger.exception("unhandled API error", extra={"path": instance})
@@ -193,6 +220,28 @@ def problem_json_response(
         status=status_code,
         content_type=PROBLEM_CONTENT_TYPE,
     )
+
+
+def error_response(
+    request: HttpRequest, *, status_code: int, code: str, detail: str
+) -> HttpResponse:
+    """A problem+json answer on API paths, plain text elsewhere (admin, portal, sign-in)."""
+    if _is_api_path(request):
+        return problem_json_response(request, status_code=status_code, code=code, detail=detail)
+    return HttpResponse(detail, status=status_code, content_type="text/plain; charset=utf-8")
+
+
+def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api_path(request):
+        return problem_json_response(
+            request,
+            status_code=400,
+            code="malformed_request",
+            detail="The request is malformed or exceeds a server limit.",
+        )
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception)
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -36,6 +36,7 @@ _ERROR_STATUSES = {
     "405": "Method not allowed",
     "406": "Not acceptable",
     "409": "Conflict",
+    "413": "Request body too large (over DATA_UPLOAD_MAX_MEMORY_SIZE)",
     "415": "Unsupported media type",
     "422": "Unprocessable (e.g. an Idempotency-Key reused for another request)",
     "429": "Rate limited",

@@ -1,3 +1,5 @@
+from datetime import UTC, datetime
+
 from rest_framework import serializers
 
 from payments.models import (
@@ -10,6 +12,9 @@ from payments.models import (
     Refund,
     SpecialistPayout,
 )
+
+# The last second a ``datetime`` can hold: a Unix timestamp beyond it cannot be stored.
+LATEST_TIMESTAMP = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
 
 
 class LineItemInputSerializer(serializers.Serializer):
@@ -170,6 +175,20 @@ class BusinessRegisteredSerializer(serializers.Serializer):
     api_key = serializers.CharField(
         source="api_key_secret", help_text="Shown once; store it now. Send it as X-API-Key."
     )
+
+
+class StripeEventDataSerializer(serializers.Serializer):
+    object = serializers.DictField()
+
+
+class StripeEventSerializer(serializers.Serializer):
+    """The envelope of a Stripe event, checked before it is stored (the handlers read these)."""
+
+    id = serializers.CharField(max_length=255)
+    type = serializers.CharField(max_length=100)
+    created = serializers.IntegerField(min_value=0, max_value=LATEST_TIMESTAMP)
+    livemode = serializers.BooleanField(required=False, default=False)
+    data = StripeEventDataSerializer()
 
 
 class ReceivedSerializer(serializers.Serializer):

@@ -1,7 +1,6 @@
 """payments webhooks in: Stripe, and the billing provider (also at the guide's path). Each is
 verified on the raw body before anything is parsed."""
 
-import json
 import logging
 
 import stripe
@@ -14,9 +13,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from careos.api.exceptions import problem_response
+from careos.api.parsers import json_loads_bounded
 from payments.api import serializers as s
 from payments.providers.billing_provider import provider_signature_valid
-from payments.providers.stripe_gateway import stripe_event_verify
+from payments.providers.stripe_gateway import stripe_signature_verify
 from payments.services.billing_events import billing_webhook_apply
 from payments.services.stripe_webhooks import stripe_event_record
 
@@ -44,12 +44,14 @@ class StripeWebhookView(APIView):
         if not settings.STRIPE_WEBHOOK_SECRET:
             logger.error("Stripe webhook received but STRIPE_WEBHOOK_SECRET is not set")
         try:
-            event = stripe_event_verify(payload=payload, signature=signature)
+            stripe_signature_verify(payload=payload, signature=signature)
         except (stripe.SignatureVerificationError, ValueError):
             return problem_response(
                 status_code=400, code="invalid_signature", detail="The Stripe signature is invalid."
             )
-        stripe_event_record(event=event.to_dict())
+        event = json_loads_bounded(payload)
+        s.StripeEventSerializer(data=event).is_valid(raise_exception=True)
+        stripe_event_record(event=event)
         return Response({"received": True})
 
 
@@ -93,10 +95,7 @@ class BillingProviderWebhookView(APIView):
             return problem_response(
                 status_code=401, code="invalid_signature", detail="The signature is invalid."
             )
-        try:
-            event = json.loads(payload)
-        except ValueError:
-            event = None
+        event = json_loads_bounded(payload)
         if not isinstance(event, dict):
             return problem_response(
                 status_code=400, code="invalid_event", detail="Not a JSON object."

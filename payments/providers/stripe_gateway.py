@@ -205,15 +205,16 @@ def stripe_gateway() -> StripeGateway:
     raise ValueError(f"Unknown PAYMENTS_STRIPE_BACKEND {settings.PAYMENTS_STRIPE_BACKEND!r}")
 
 
-def stripe_event_verify(*, payload: bytes, signature: str) -> stripe.Event:
-    """The event in ``payload`` after checking its ``Stripe-Signature`` with the SDK.
+def stripe_signature_verify(*, payload: bytes, signature: str) -> None:
+    """Check the ``Stripe-Signature`` of ``payload`` (HMAC and timestamp) with the SDK, before
+    anything parses the body.
 
-    Raises ``stripe.SignatureVerificationError`` (bad or stale signature) or ``ValueError``
-    (not JSON). Without a configured secret every event is refused.
+    Raises ``stripe.SignatureVerificationError`` (bad or stale signature) or ``ValueError`` (the
+    body is not UTF-8). Without a configured secret every event is refused.
     """
     if not settings.STRIPE_WEBHOOK_SECRET:
         raise stripe.SignatureVerificationError("No webhook secret is configured.", signature)
-    return stripe.Webhook.construct_event(
+    stripe.WebhookSignature.verify_header(
         payload,
         signature,
         settings.STRIPE_WEBHOOK_SECRET,

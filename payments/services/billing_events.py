@@ -33,8 +33,10 @@ CHARGE_FAILED_TEMPLATE = "billing_charge_failed"
 _NOTICE_ROLES = (PartnerContact.Role.BILLING, PartnerContact.Role.PRIMARY)
 
 
-def _when(value: Any) -> datetime | None:
-    """An event time (Unix seconds or ISO 8601) as an aware datetime; None when unusable."""
+def _when(value: Any, *, field: str) -> datetime | None:
+    """An event time (Unix seconds or ISO 8601; naive means UTC) as an aware datetime; None when
+    absent or not a time. Raises ``DomainError`` naming ``field`` for a time no ``datetime`` can
+    hold (out of range, or well-formed but impossible such as ``2026-02-30T00:00:00Z``)."""
     try:
         if isinstance(value, int | float) and not isinstance(value, bool):
             when = datetime.fromtimestamp(value, tz=UTC)
@@ -42,8 +44,10 @@ def _when(value: Any) -> datetime | None:
             when = parse_datetime(value.strip())
         else:
             return None
-    except (ValueError, OverflowError, OSError):
-        return None  # out of range, or well-formed but impossible ("2026-02-30T00:00:00Z")
+    except (ValueError, OverflowError, OSError) as exc:
+        raise DomainError(
+            f"{field} is not a valid time.", code="invalid_event", extra={"field": field}
+        ) from exc
     if when is not None and timezone.is_naive(when):
         when = when.replace(tzinfo=UTC)
     return when
@@ -101,7 +105,7 @@ def billing_webhook_apply(*, event: dict[str, Any]) -> tuple[BillingEvent, bool]
         return BillingEvent.objects.get(provider_event_id=event_id), False
     if account is None:
         return log, False
-    occurred = _when(event.get("created")) or timezone.now()
+    occurred = _when(event.get("created"), field="created") or timezone.now()
     S = BillingAccount.SubscriptionStatus
     if event_type == "charge.succeeded":
         account.last_billed_at = max(filter(None, [account.last_billed_at, occurred]))
@@ -121,7 +125,11 @@ def billing_webhook_apply(*, event: dict[str, Any]) -> tuple[BillingEvent, bool]
         return log, False  # older than the status already applied (out-of-order delivery)
     account.status_event_at = occurred
     previous = account.subscription_status
-    ends_at = _when(data.get("ends_at")) if event_type.startswith("subscription.") else None
+    ends_at = (
+        _when(data.get("ends_at"), field="data.ends_at")
+        if event_type.startswith("subscription.")
+        else None
+    )
     if ends_at is None and previous == S.CANCELED and new_status not in SUSPENDING:
         account.subscription_ends_at = None  # reactivated: the cancellation's end is void
     billing_status_set(account=account, status=new_status, ends_at=ends_at)

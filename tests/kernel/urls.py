@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from tests.kernel import views
 
+handler400 = "careos.api.exceptions.handler400"
 handler404 = "careos.api.exceptions.handler404"
 handler500 = "careos.api.exceptions.handler500"
 
@@ -16,5 +17,6 @@ urlpatterns = [
     path("api/test/broken-django", views.broken_django_view),
     path("api/test/throttled", views.ThrottledView.as_view()),
     path("api/test/private", views.PrivateView.as_view()),
+    path("api/test/unbounded-status", views.UnboundedStatusView.as_view()),
     path("", include("careos.urls")),
 ]

@@ -3,6 +3,7 @@
 import threading
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from rest_framework import serializers
@@ -14,6 +15,7 @@ from rest_framework.views import APIView
 
 from careos.api.idempotency import idempotent
 from careos.errors import ConflictError
+from careos.models import IdempotencyRecord
 from rbac.models import Clinic
 
 
@@ -137,3 +139,28 @@ class PrivateView(APIView):
 
 def broken_django_view(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("boom: token=abc123 in plain Django view")
+
+
+class UnboundedStatusSerializer(serializers.Serializer):
+    # No max_value on purpose: the database's refusal is what the test exercises.
+    status = serializers.IntegerField()
+
+
+class UnboundedStatusView(APIView):
+    """Stores a client-chosen integer in a smallint column (``response_status``)."""
+
+    permission_classes = [AllowAny]
+
+    def post(self, request: Request) -> Response:
+        data = UnboundedStatusSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic():
+            IdempotencyRecord.objects.create(
+                owner_ref="test",
+                key="unbounded",
+                method="POST",
+                path=request.path,
+                request_hash="-",
+                response_status=data.validated_data["status"],
+            )
+        return Response({"ok": True}, status=201)

@@ -276,14 +276,28 @@ def test_other_partners_are_not_subject_to_subscriptions(partner_api_client, api
     assert referral_partner.get("/api/v1/partners/me").status_code == 200
 
 
-def test_an_unparseable_end_date_is_ignored_not_a_server_error(api_client, business):
+def test_an_unusable_end_date_is_a_clear_problem_or_ignored_never_a_server_error(
+    api_client, business
+):
+    """A time no datetime can hold is refused naming the field (nothing applied); a value that
+    is not a time at all is ignored, and the status change still applies."""
     partner_client = business_client(type(api_client), business["apiKey"])
-    for n, value in enumerate([b'"2026-02-30T00:00:00Z"', b'"soon"', b"1e300", b"true"]):
+    cases = [
+        (b'"2026-02-30T00:00:00Z"', 400),
+        (b"1e300", 400),
+        (b'"soon"', 200),
+        (b"true", 200),
+    ]
+    for n, (value, expected) in enumerate(cases):
         body = (
             b'{"id":"evt_30%d","type":"subscription.updated","data":{"customer_id":'
             b'"cus_tangabiz_1","status":"active","ends_at":' % n + value + b"}}"
         )
-        assert deliver(api_client, body).status_code == 200, value
+        response = deliver(api_client, body)
+        assert response.status_code == expected, value
+        if expected == 400:
+            assert response.json()["code"] == "invalid_event"
+            assert response.json()["field"] == "data.ends_at"
     assert BillingAccount.objects.get().subscription_ends_at is None
     assert partner_client.get("/api/v1/partners/me").status_code == 200
 

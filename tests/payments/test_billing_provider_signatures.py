@@ -120,10 +120,14 @@ def test_a_replayed_plain_request_is_processed_once(api_client):
 
 
 def test_a_signed_body_that_is_not_an_event_is_a_clear_problem(api_client):
-    for payload in (b"[1, 2]", b"not json", b"\xff\xfe"):
+    for payload, code in (
+        (b"[1, 2]", "invalid_event"),
+        (b"not json", "malformed_request"),
+        (b"\xff\xfe", "malformed_request"),
+    ):
         response = _post(api_client, payload, **provider_headers(payload))
         assert response.status_code == 400
-        assert response.json()["code"] == "invalid_event"
+        assert response.json()["code"] == code
     for event in (
         {"type": "charge.failed", "data": {}},
         {"id": "", "type": "charge.failed", "data": {}},

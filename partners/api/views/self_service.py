@@ -8,11 +8,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from careos.api.pagination import CreatedCursorPagination
 from careos.errors import NotFoundError
 from partners.api.authentication import PartnerAuthentication
 from partners.api.base import PartnerAPIView
@@ -154,10 +154,8 @@ class ApiKeyRevokeView(PartnerAPIView):
         return Response(ApiKeySerializer(api_key).data)
 
 
-class UsagePagination(CursorPagination):
+class UsagePagination(CreatedCursorPagination):
     ordering = ("-day", "-pk")
-    page_size_query_param = "pageSize"
-    max_page_size = 200
 
 
 class UsageQuerySerializer(serializers.Serializer):
