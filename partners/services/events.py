@@ -218,7 +218,9 @@ def _messages_for(event: PlatformEvent, endpoints: list[WebhookEndpoint]) -> lis
         # An endpoint is never told about its own exhausted messages (it is the one failing).
         if name == EXHAUSTED_EVENT_TYPE and event.payload.get("endpointId") == endpoint.public_id:
             continue
-        messages.append(WebhookMessage(event=event, endpoint=endpoint, next_attempt_at=now))
+        messages.append(
+            WebhookMessage.for_delivery(event=event, endpoint=endpoint, next_attempt_at=now)
+        )
     return messages
 
 

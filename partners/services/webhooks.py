@@ -254,7 +254,8 @@ def webhook_endpoint_send_test(
         occurred_at=now,
         fanned_out_at=now,
     )
-    message = WebhookMessage.objects.create(event=event, endpoint=endpoint, next_attempt_at=now)
+    message = WebhookMessage.for_delivery(event=event, endpoint=endpoint, next_attempt_at=now)
+    message.save(force_insert=True)
     _audit(
         actor=actor,
         action="webhook_endpoint.test_sent",
@@ -341,10 +342,15 @@ def webhook_endpoint_replay(
     )
     if types:
         events = events.filter(event_type__name__in=types)
-    event_ids = list(events.values_list("pk", flat=True))
+    replayed = list(events.only("pk", "public_id"))
+    event_ids = [event.pk for event in replayed]
     now = timezone.now()
+    # An event the endpoint already has a message of keeps that message (and its webhook-id).
     WebhookMessage.objects.bulk_create(
-        [WebhookMessage(event_id=pk, endpoint=endpoint, next_attempt_at=now) for pk in event_ids],
+        [
+            WebhookMessage.for_delivery(event=event, endpoint=endpoint, next_attempt_at=now)
+            for event in replayed
+        ],
         ignore_conflicts=True,
         batch_size=1000,
     )
