@@ -76,19 +76,31 @@ def _clean_url(url: str) -> str:
     return url
 
 
+class PlannedEventTypesError(DomainError):
+    code = "event_type_planned"
+    status = 400
+    title = "Planned event types cannot be subscribed to yet"
+
+
+def _field_errors(code: str, names: list[str]) -> dict[str, Any]:
+    return {"errors": [{"field": "eventTypes", "code": code, "message": name} for name in names]}
+
+
 def _clean_event_types(names: Iterable[str]) -> list[str]:
+    """The names, sorted and unique, if every one is in the catalog and not ``planned``."""
     wanted = sorted(set(names))
-    known = set(EventType.objects.filter(name__in=wanted).values_list("name", flat=True))
-    unknown = [name for name in wanted if name not in known]
+    planned_by_name = dict(EventType.objects.filter(name__in=wanted).values_list("name", "planned"))
+    unknown = [name for name in wanted if name not in planned_by_name]
     if unknown:
         raise InvalidEventTypesError(
             f"Not in the event catalog: {', '.join(unknown)}.",
-            extra={
-                "errors": [
-                    {"field": "eventTypes", "code": "unknown_event_type", "message": name}
-                    for name in unknown
-                ]
-            },
+            extra=_field_errors("unknown_event_type", unknown),
+        )
+    planned = [name for name in wanted if planned_by_name[name]]
+    if planned:
+        raise PlannedEventTypesError(
+            f"Planned, not published yet (see GET /api/v1/event-types): {', '.join(planned)}.",
+            extra=_field_errors("event_type_planned", planned),
         )
     return wanted
 
@@ -369,6 +381,7 @@ def webhook_endpoint_replay(
 __all__ = [
     "InvalidEventTypesError",
     "InvalidWebhookURLError",
+    "PlannedEventTypesError",
     "webhook_endpoint_create",
     "webhook_endpoint_delete",
     "webhook_endpoint_disable",
