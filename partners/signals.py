@@ -1,5 +1,6 @@
 """Credential and partner-configuration changes invalidate every process's cached credentials
-(and what was memoized with them, see ``PartnerPrincipal.memoized`` and principal_cache)."""
+(and what was memoized with them, see ``PartnerPrincipal.memoized`` and principal_cache); rbac's
+consent changes become partner events."""
 
 from typing import Any
 
@@ -11,6 +12,9 @@ from oauth2_provider.models import AccessToken
 
 from partners import ratelimit
 from partners.models import ApiKey, Partner, PartnerAgreement, PartnerOAuthClient
+from partners.services.consents import consent_event_publish
+from rbac.models import ConsentRecord
+from rbac.signals import consent_changed
 
 
 def _bump_after_commit(**kwargs: Any) -> None:
@@ -30,10 +34,17 @@ def watch_partner_configuration(*models: type[Model]) -> None:
         post_delete.connect(_bump_after_commit, sender=model, dispatch_uid=f"bump-del-{uid}")
 
 
+def _publish_consent_event(sender: type, *, consent: ConsentRecord, change: str, **_: Any) -> None:
+    consent_event_publish(consent=consent, change=change)
+
+
 def connect() -> None:
     watch_partner_configuration(ApiKey, Partner, PartnerOAuthClient, PartnerAgreement)
     # Revoking a token deletes it (and a revoked refresh token deletes its access token).
     post_delete.connect(_bump_after_commit, sender=AccessToken, dispatch_uid="bump-del-token")
+    consent_changed.connect(
+        _publish_consent_event, sender=ConsentRecord, dispatch_uid="partners-consent-events"
+    )
 
 
 # --- hooks for the apps above partners (which partners never imports) ---------------------

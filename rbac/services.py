@@ -338,11 +338,9 @@ _CONSENT_TRANSITIONS: dict[str, set[str]] = {
 
 
 def _announce(consent: ConsentRecord, change: str, actor: Actor) -> None:
-    transaction.on_commit(
-        lambda: consent_changed.send(
-            sender=ConsentRecord, consent=consent, change=change, actor=actor
-        )
-    )
+    # In the transaction of the change, so what receivers write (an event in the outbox)
+    # commits or rolls back with it.
+    consent_changed.send(sender=ConsentRecord, consent=consent, change=change, actor=actor)
 
 
 def _audit_consent(

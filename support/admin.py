@@ -28,7 +28,7 @@ from support.models import (
     Ticket,
     TicketComment,
 )
-from support.permissions import agent_clinic_ids
+from support.permissions import agent_desks
 from support.selectors import csat_report, filter_sla_state
 from support.services.escalation import EscalationKind, ticket_escalate
 from support.services.tickets import ticket_assign
@@ -107,7 +107,8 @@ class TicketAdmin(admin.ModelAdmin):
         qs = super().get_queryset(request)
         if request.user.is_superuser:
             return qs
-        return qs.filter(clinic_id__in=agent_clinic_ids(request.user))
+        # Partners' tickets to the platform (no clinic) only for CareOS staff on that desk.
+        return qs.filter(agent_desks(request.user).q())
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # tickets are created through the service (routing, SLA)

@@ -21,7 +21,7 @@ UPDATED = "ticket.updated"  # every other change, with ``change`` naming it
 def ticket_payload(ticket: Ticket) -> dict[str, Any]:
     return {
         "ticketId": ticket.public_id,
-        "clinicId": ticket.clinic.public_id,
+        "clinicId": ticket.clinic.public_id if ticket.clinic else None,
         "status": ticket.status,
         "priority": ticket.priority,
         "queueId": ticket.queue.public_id if ticket.queue else None,

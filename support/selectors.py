@@ -12,7 +12,7 @@ from rbac.selectors import memberships_for_user
 from support.businesstime import is_open_at
 from support.models import AgentProfile, CsatResponse, Queue, Ticket
 from support.models.ticket import RUNNING_STATUSES, Status
-from support.permissions import agent_clinic_ids
+from support.permissions import Desks, agent_desks
 from support.schedules import agent_schedule
 
 OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
@@ -35,12 +35,13 @@ def tickets_for_requester(
 
 
 def tickets_for_agent(*, user: User) -> QuerySet[Ticket]:
-    """Every ticket of the clinics where the user works tickets."""
-    return _tickets().filter(clinic_id__in=agent_clinic_ids(user))
+    """Every ticket of the desks the user works: clinics, and the platform's for CareOS staff."""
+    return _tickets().filter(agent_desks(user).q())
 
 
-def queue_route(*, clinic: Clinic, language: str, region: str) -> Queue | None:
-    """The best queue: language and region both match, then language, then region, then any."""
+def queue_route(*, clinic: Clinic | None, language: str, region: str) -> Queue | None:
+    """The best queue of the clinic's desk (``None``: the platform's): language and region both
+    match, then language, then region, then any."""
     candidates = Queue.objects.filter(clinic=clinic, is_active=True, is_escalation=False).filter(
         Q(language=language) | Q(language=""), Q(region=region) | Q(region="")
     )
@@ -58,9 +59,10 @@ def escalation_queue_for(*, ticket: Ticket) -> Queue | None:
 
 
 def available_agents(
-    *, clinic: Clinic, language: str, now: datetime, supervisors_only: bool = False
+    *, clinic: Clinic | None, language: str, now: datetime, supervisors_only: bool = False
 ) -> list[AgentProfile]:
-    """Agents working now (per their published hours) who speak ``language``, least loaded first."""
+    """Agents of the clinic's desk (``None``: the platform's) working now (per their published
+    hours) who speak ``language``, least loaded first."""
     agents = (
         AgentProfile.objects.filter(clinic=clinic, is_active=True, user__is_active=True)
         .select_related("user")
@@ -102,11 +104,12 @@ def supervisor_for(*, ticket: Ticket, now: datetime) -> User | None:
     return fallback.user if fallback else None
 
 
-def csat_report(*, clinic_ids: set[int] | None = None) -> dict[str, list[dict[str, Any]]]:
-    """Average rating and number of responses per clinic, queue and agent."""
+def csat_report(*, desks: Desks | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Average rating and number of responses per clinic (the platform's desk: id and name
+    empty), queue and agent; of ``desks`` only, when given."""
     rows = CsatResponse.objects.all()
-    if clinic_ids is not None:
-        rows = rows.filter(clinic_id__in=clinic_ids)
+    if desks is not None:
+        rows = rows.filter(desks.q())
 
     def group(relation: str, name: str) -> list[dict[str, Any]]:
         grouped = (
@@ -166,16 +169,13 @@ def filter_sla_state(qs: QuerySet[Ticket], state: str, *, now: datetime) -> Quer
 
 def ticket_for_user(*, user: User, public_id: str) -> tuple[Ticket, bool]:
     """A ticket the user requested or works on; ``(ticket, as_agent)``. Raises NotFoundError for
-    anything else (another clinic's ticket is 404, not 403)."""
-    clinic_ids = agent_clinic_ids(user)
-    ticket = (
-        _tickets()
-        .filter(Q(requester=user) | Q(clinic_id__in=clinic_ids), public_id=public_id)
-        .first()
-    )
+    anything else (another clinic's ticket, or a partner's to the platform for anyone but
+    CareOS staff, is 404, not 403)."""
+    desks = agent_desks(user)
+    ticket = _tickets().filter(Q(requester=user) | desks.q(), public_id=public_id).first()
     if ticket is None:
         raise NotFoundError("No such ticket.")
-    return ticket, ticket.clinic_id in clinic_ids
+    return ticket, desks.covers(ticket.clinic_id)
 
 
 def ticket_for_partner(*, partner: Partner, public_id: str) -> Ticket:
@@ -187,7 +187,7 @@ def ticket_for_partner(*, partner: Partner, public_id: str) -> Ticket:
 
 def queues_for_agent(*, user: User) -> QuerySet[Queue]:
     return (
-        Queue.objects.filter(clinic_id__in=agent_clinic_ids(user), is_active=True)
+        Queue.objects.filter(agent_desks(user).q(), is_active=True)
         .select_related("clinic")
         .annotate(open_tickets=Count("tickets", filter=Q(tickets__status__in=OPEN_STATUSES)))
         .order_by("clinic_id", "name")

@@ -17,7 +17,8 @@ WARNING_FRACTION = 0.8
 
 
 def sla_policy_for(ticket: Ticket) -> SlaPolicy | None:
-    """The partner tier's policy for partner tickets, else the clinic's default policy."""
+    """The partner tier's policy for partner tickets, else the default policy, of the ticket's
+    desk (its clinic's, or with no clinic the platform's)."""
     policies = {
         p.partner_tier: p
         for p in SlaPolicy.objects.filter(clinic_id=ticket.clinic_id).select_related("calendar")

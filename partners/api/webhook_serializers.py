@@ -14,7 +14,14 @@ from partners.models import (
 class EventTypeSerializer(serializers.ModelSerializer):
     class Meta:
         model = EventType
-        fields = ["name", "description", "payload_example", "schema_version", "deprecated"]
+        fields = [
+            "name",
+            "description",
+            "payload_example",
+            "schema_version",
+            "deprecated",
+            "planned",
+        ]
         read_only_fields = fields
 
 

@@ -9,16 +9,31 @@ from partners.models.partner import Partner
 
 
 class EventType(TimeStampedModel):
-    """A kind of event partners can subscribe to (``lead.created``). Seeded by a data migration."""
+    """A kind of event partners can subscribe to (``lead.created``). Seeded by data migrations.
+
+    Every type is published by some code path (``tests/partners/test_event_catalog.py`` checks
+    it), except ``planned`` ones: announced for a feature not built yet, listed in the catalog
+    but neither subscribable nor publishable until the migration that ships the feature clears
+    the flag."""
 
     name = models.CharField(max_length=100, unique=True, help_text=_("Dotted name."))
     description = models.CharField(max_length=300, blank=True)
     payload_example = models.JSONField(default=dict, blank=True)
     schema_version = models.PositiveIntegerField(default=1)
     deprecated = models.BooleanField(default=False)
+    planned = models.BooleanField(
+        default=False,
+        help_text=_("For a feature not built yet: listed, but not subscribable or published."),
+    )
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~(Q(planned=True) & Q(deprecated=True)),
+                name="partners_eventtype_planned_not_deprecated",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -1,10 +1,13 @@
 """Webhook endpoints of partners, one message per (event, endpoint), one attempt per try."""
 
+from datetime import datetime
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from careos.fields import EncryptedTextField
+from careos.ids import derived_public_id
 from careos.models import PublicIdField, TimeStampedModel
 from partners.models.events import PlatformEvent
 from partners.models.partner import Partner
@@ -46,7 +49,8 @@ class WebhookEndpoint(TimeStampedModel):
 
 
 class WebhookMessage(models.Model):
-    """The delivery of one event to one endpoint. Its public id is the stable ``webhook-id``."""
+    """The delivery of one event to one endpoint. Its public id is the stable ``webhook-id``
+    (create messages with ``for_delivery``)."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -90,6 +94,21 @@ class WebhookMessage(models.Model):
 
     def __str__(self) -> str:
         return self.public_id
+
+    @classmethod
+    def for_delivery(
+        cls, *, event: PlatformEvent, endpoint: WebhookEndpoint, next_attempt_at: datetime
+    ) -> "WebhookMessage":
+        """The (unsaved) message of ``event`` to ``endpoint``. Its id, the ``webhook-id``
+        receivers deduplicate on, is derived from the event's and the endpoint's ids: every
+        retry, recover and replay of the event to the endpoint carries the same one, even if
+        the message were ever written again."""
+        return cls(
+            public_id=derived_public_id("msg", event.public_id, endpoint.public_id),
+            event=event,
+            endpoint=endpoint,
+            next_attempt_at=next_attempt_at,
+        )
 
 
 class WebhookAttempt(models.Model):

@@ -1,5 +1,6 @@
 """Partner applications: draft → submitted → in review → approved | rejected → published →
-deprecated. Submission runs the security checks; approval creates the OAuth client."""
+deprecated. Submission runs the security checks; approval creates the OAuth client and tells the
+partner (``partner.application.approved``)."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from careos.actors import Actor
 from careos.errors import ConflictError, DomainError
 from partners.models import Partner, PartnerApplication, PartnerOAuthClient
 from partners.scopes import scopes_beyond_tier, unknown_scopes
+from partners.services.events import publish_event
 from rbac.models import User
 from rbac.services import audit_record
 
@@ -271,6 +273,17 @@ def application_approve(
         action="partner.application.approved",
         application=application,
         metadata={"clientId": client.application.client_id},
+    )
+    publish_event(
+        event_type="partner.application.approved",
+        owner=application.partner,
+        payload={
+            "applicationId": application.public_id,
+            "name": application.name,
+            "status": application.status,
+            "clientId": client.application.client_id,
+        },
+        occurred_at=application.reviewed_at,
     )
     return ApprovedApplication(
         application=application, client_id=client.application.client_id, client_secret=secret

@@ -32,15 +32,28 @@ class UnknownEventTypeError(DomainError):
     title = "Unknown event type"
 
 
+class PlannedEventTypeError(DomainError):
+    code = "event_type_planned"
+    status = 400
+    title = "The event type is planned, not available yet"
+
+
 def event_type_get(*, name: str) -> EventType:
+    """The catalog's type ``name``, to publish. Raises ``UnknownEventTypeError``, or
+    ``PlannedEventTypeError`` for a type whose feature is not built yet (shipping the feature
+    clears its ``planned`` flag in a migration)."""
     try:
-        return EventType.objects.get(name=name)
+        event_type = EventType.objects.get(name=name)
     except EventType.DoesNotExist:
         raise UnknownEventTypeError(f"{name!r} is not in the event catalog.") from None
+    if event_type.planned:
+        raise PlannedEventTypeError(f"{name!r} is planned: nothing publishes it yet.")
+    return event_type
 
 
-# The catalog only grows (types are deprecated, never deleted), so a name's row id can be
-# remembered for the life of the process: publishing is then a single INSERT.
+# The catalog only grows (types are deprecated, never deleted) and a type leaves ``planned``
+# only in a migration, so a name's row id can be remembered for the life of the process:
+# publishing is then a single INSERT.
 _event_type_ids: dict[str, int] = {}
 
 
@@ -64,7 +77,8 @@ def publish_event(
     """Record ``event_type`` for ``owner`` in the caller's transaction; after commit it is sent
     to the owner's subscribed webhook endpoints. ``owner=None`` records a platform-only event
     (kept for audit and replay, sent nowhere). With ``idempotency_key``, publishing the same key
-    for the same owner again returns the first event. Raises ``UnknownEventTypeError``.
+    for the same owner again returns the first event. Raises ``UnknownEventTypeError`` and
+    ``PlannedEventTypeError``.
     """
     event_type_id = _event_type_id(event_type)
     if idempotency_key:
@@ -218,7 +232,9 @@ def _messages_for(event: PlatformEvent, endpoints: list[WebhookEndpoint]) -> lis
         # An endpoint is never told about its own exhausted messages (it is the one failing).
         if name == EXHAUSTED_EVENT_TYPE and event.payload.get("endpointId") == endpoint.public_id:
             continue
-        messages.append(WebhookMessage(event=event, endpoint=endpoint, next_attempt_at=now))
+        messages.append(
+            WebhookMessage.for_delivery(event=event, endpoint=endpoint, next_attempt_at=now)
+        )
     return messages
 
 

@@ -30,6 +30,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from djangorestframework_camel_case.util import camelize
 
+from careos import __version__
 from careos.actors import system_actor
 from careos.http import safe_client
 from partners.models import PlatformEvent, WebhookAttempt, WebhookEndpoint, WebhookMessage
@@ -49,6 +50,8 @@ _DELIVERY_FLAG = "partners:webhooks:deliver-queued:{}"
 # Retries due sooner than this are queued with a countdown; later ones are found by the sweep.
 _COUNTDOWN_MAX_SECONDS = 60
 _SWEEP_ACTOR = system_actor("webhooks.delivery")
+# Receivers can tell our deliveries (and which release sent them) from other traffic.
+USER_AGENT = f"CareOS-Webhooks/{__version__}"
 
 
 def relaxed_durability() -> None:
@@ -283,6 +286,7 @@ def _post(
     headers = signed_headers(
         secrets_=signing, msg_id=message.public_id, timestamp=int(time.time()), body=body
     )
+    headers["user-agent"] = USER_AGENT
     outcome = _Outcome(message=message, started_at=started_at, duration_ms=0)
     limit = settings.WEBHOOK_RESPONSE_BODY_LIMIT
     try:

@@ -76,19 +76,31 @@ def _clean_url(url: str) -> str:
     return url
 
 
+class PlannedEventTypesError(DomainError):
+    code = "event_type_planned"
+    status = 400
+    title = "Planned event types cannot be subscribed to yet"
+
+
+def _field_errors(code: str, names: list[str]) -> dict[str, Any]:
+    return {"errors": [{"field": "eventTypes", "code": code, "message": name} for name in names]}
+
+
 def _clean_event_types(names: Iterable[str]) -> list[str]:
+    """The names, sorted and unique, if every one is in the catalog and not ``planned``."""
     wanted = sorted(set(names))
-    known = set(EventType.objects.filter(name__in=wanted).values_list("name", flat=True))
-    unknown = [name for name in wanted if name not in known]
+    planned_by_name = dict(EventType.objects.filter(name__in=wanted).values_list("name", "planned"))
+    unknown = [name for name in wanted if name not in planned_by_name]
     if unknown:
         raise InvalidEventTypesError(
             f"Not in the event catalog: {', '.join(unknown)}.",
-            extra={
-                "errors": [
-                    {"field": "eventTypes", "code": "unknown_event_type", "message": name}
-                    for name in unknown
-                ]
-            },
+            extra=_field_errors("unknown_event_type", unknown),
+        )
+    planned = [name for name in wanted if planned_by_name[name]]
+    if planned:
+        raise PlannedEventTypesError(
+            f"Planned, not published yet (see GET /api/v1/event-types): {', '.join(planned)}.",
+            extra=_field_errors("event_type_planned", planned),
         )
     return wanted
 
@@ -254,7 +266,8 @@ def webhook_endpoint_send_test(
         occurred_at=now,
         fanned_out_at=now,
     )
-    message = WebhookMessage.objects.create(event=event, endpoint=endpoint, next_attempt_at=now)
+    message = WebhookMessage.for_delivery(event=event, endpoint=endpoint, next_attempt_at=now)
+    message.save(force_insert=True)
     _audit(
         actor=actor,
         action="webhook_endpoint.test_sent",
@@ -341,10 +354,15 @@ def webhook_endpoint_replay(
     )
     if types:
         events = events.filter(event_type__name__in=types)
-    event_ids = list(events.values_list("pk", flat=True))
+    replayed = list(events.only("pk", "public_id"))
+    event_ids = [event.pk for event in replayed]
     now = timezone.now()
+    # An event the endpoint already has a message of keeps that message (and its webhook-id).
     WebhookMessage.objects.bulk_create(
-        [WebhookMessage(event_id=pk, endpoint=endpoint, next_attempt_at=now) for pk in event_ids],
+        [
+            WebhookMessage.for_delivery(event=event, endpoint=endpoint, next_attempt_at=now)
+            for event in replayed
+        ],
         ignore_conflicts=True,
         batch_size=1000,
     )
@@ -363,6 +381,7 @@ def webhook_endpoint_replay(
 __all__ = [
     "InvalidEventTypesError",
     "InvalidWebhookURLError",
+    "PlannedEventTypesError",
     "webhook_endpoint_create",
     "webhook_endpoint_delete",
     "webhook_endpoint_disable",

@@ -33,8 +33,8 @@ from partners.services.webhooks import (
 
 @admin.register(EventType)
 class EventTypeAdmin(admin.ModelAdmin):
-    list_display = ("name", "description", "schema_version", "deprecated")
-    list_filter = ("deprecated",)
+    list_display = ("name", "description", "schema_version", "deprecated", "planned")
+    list_filter = ("deprecated", "planned")
     search_fields = ("name", "description")
 
 

@@ -1,5 +1,6 @@
 """Who may call the ticket endpoints: requesters (a signed-in user, or a partner credential
-with ``read:support``/``write:support``) and agents (``support.work_ticket`` in the clinic)."""
+with ``read:support``/``write:support``) and agents (``support.work_ticket`` in the clinic, or
+CareOS staff on the platform's partner-support desk)."""
 
 from typing import Any
 
@@ -10,7 +11,7 @@ from rest_framework.request import Request
 from partners.api.permissions import RequiresScope
 from partners.principal import PartnerPrincipal
 from rbac.api.permissions import HasClinicPermission
-from support.permissions import WORK
+from support.permissions import WORK, works_platform_desk
 
 READ_SCOPE = "read:support"
 WRITE_SCOPE = "write:support"
@@ -36,9 +37,12 @@ class IsRequester(BasePermission):
 
 
 class IsAgent(HasClinicPermission):
-    """A signed-in user holding ``support.work_ticket`` in at least one clinic (anonymous: 401).
-    The ticket itself is looked up in the user's clinics only, so another clinic's is 404."""
+    """A signed-in user holding ``support.work_ticket`` in at least one clinic, or CareOS staff
+    working the platform's partner-support desk (anonymous: 401). The ticket itself is looked
+    up in the user's desks only, so another desk's is 404."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
         view.required_permission = WORK
-        return super().has_permission(request, view)
+        if super().has_permission(request, view):
+            return True
+        return bool(request.user and works_platform_desk(request.user))

@@ -19,7 +19,14 @@ class AttachmentSerializer(serializers.Serializer):
 
 
 class TicketCreateSerializer(serializers.Serializer):
-    clinic_id = serializers.CharField(max_length=40)
+    clinic_id = serializers.CharField(
+        max_length=40,
+        required=False,
+        allow_null=True,
+        help_text="The clinic the ticket is for (cln_…). Partners leave it out for a request to "
+        "CareOS itself: it goes to the platform's partner-support desk, with the SLA of their "
+        "tier.",
+    )
     subject = serializers.CharField(max_length=300)
     description = serializers.CharField(max_length=20_000, required=False, default="")
     priority = serializers.ChoiceField(choices=Ticket.Priority.choices, default="normal")
@@ -121,7 +128,12 @@ def sla_data(ticket: Ticket, *, now: datetime, schedule: Schedule | None) -> dic
 
 class TicketSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
-    clinic_id = serializers.CharField(source="clinic.public_id", read_only=True)
+    clinic_id = serializers.CharField(
+        source="clinic.public_id",
+        read_only=True,
+        allow_null=True,
+        help_text="Null: a partner's request to CareOS (the platform's partner-support desk).",
+    )
     queue_id = serializers.CharField(source="queue.public_id", read_only=True, allow_null=True)
     assignee_id = serializers.CharField(
         source="assignee.public_id", read_only=True, allow_null=True
@@ -197,7 +209,12 @@ class CommentSerializer(serializers.ModelSerializer):
 
 class QueueSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
-    clinic_id = serializers.CharField(source="clinic.public_id", read_only=True)
+    clinic_id = serializers.CharField(
+        source="clinic.public_id",
+        read_only=True,
+        allow_null=True,
+        help_text="Null: a queue of the platform's partner-support desk.",
+    )
     open_tickets = serializers.IntegerField(read_only=True)
     language = serializers.CharField(read_only=True, help_text="Empty: any language.")
 

@@ -68,7 +68,8 @@ def _ticket_response(request: Request, ticket: Ticket, code: int = 200) -> Respo
 
 
 class TicketListCreateView(ListAPIView):
-    """A requester's own tickets; create a ticket (``Idempotency-Key`` accepted)."""
+    """A requester's own tickets; create a ticket (``Idempotency-Key`` accepted). A partner
+    without ``clinicId`` asks CareOS itself: the platform's partner-support desk."""
 
     authentication_classes = AUTH
     permission_classes = [IsRequester]
@@ -87,9 +88,11 @@ class TicketListCreateView(ListAPIView):
         data = s.TicketCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        clinic = Clinic.objects.filter(public_id=v["clinic_id"], is_active=True).first()
-        if clinic is None:
-            raise DomainError("Unknown clinic.", code="clinic_not_found", status=400)
+        clinic = None
+        if v.get("clinic_id"):
+            clinic = Clinic.objects.filter(public_id=v["clinic_id"], is_active=True).first()
+            if clinic is None:
+                raise DomainError("Unknown clinic.", code="clinic_not_found", status=400)
         caller = Caller(request)
         user = caller.user
         ticket, created = ticket_create(
@@ -114,7 +117,8 @@ class TicketListCreateView(ListAPIView):
 
 
 class AgentTicketListView(ListAPIView):
-    """Queue view for agents: tickets of their clinics, with SLA state."""
+    """Queue view for agents: tickets of their clinics (and, for CareOS staff, partners'
+    tickets to the platform), with SLA state."""
 
     authentication_classes = [SessionAuthentication]
     permission_classes = [IsAgent]

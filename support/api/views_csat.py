@@ -12,7 +12,7 @@ from careos.actors import Actor
 from support import selectors
 from support.api import serializers as s
 from support.api.permissions import IsAgent, IsRequester
-from support.permissions import agent_clinic_ids
+from support.permissions import agent_desks
 from support.services.csat import csat_ticket_from_token, ticket_rate
 
 
@@ -71,4 +71,4 @@ class CsatReportView(APIView):
         )
     )
     def get(self, request: Request) -> Response:
-        return Response(selectors.csat_report(clinic_ids=agent_clinic_ids(request.user)))
+        return Response(selectors.csat_report(desks=agent_desks(request.user)))

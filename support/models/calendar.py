@@ -23,7 +23,12 @@ class BusinessCalendar(TimeStampedModel):
 
     public_id = PublicIdField(prefix="bcal")
     clinic = models.ForeignKey(
-        "rbac.Clinic", on_delete=models.CASCADE, related_name="support_calendars"
+        "rbac.Clinic",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="support_calendars",
+        help_text=_("Empty: a calendar of the platform's partner-support desk."),
     )
     name = models.CharField(max_length=100)
     timezone = models.CharField(max_length=64, default="UTC")
@@ -82,13 +87,19 @@ class Closure(models.Model):
 
 
 class AgentProfile(TimeStampedModel):
-    """A support agent of a clinic: languages spoken, published hours, supervisor flag."""
+    """A support agent of a clinic (no clinic: of the platform's partner-support desk):
+    languages spoken, published hours, supervisor flag."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="support_profiles"
     )
     clinic = models.ForeignKey(
-        "rbac.Clinic", on_delete=models.CASCADE, related_name="support_agents"
+        "rbac.Clinic",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="support_agents",
+        help_text=_("Empty: an agent of the platform's partner-support desk."),
     )
     languages = models.JSONField(default=list, blank=True, help_text=_("Language codes spoken."))
     timezone = models.CharField(max_length=64, default="UTC")
@@ -97,7 +108,12 @@ class AgentProfile(TimeStampedModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "clinic"], name="agent_unique_per_clinic")
+            models.UniqueConstraint(fields=["user", "clinic"], name="agent_unique_per_clinic"),
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(clinic__isnull=True),
+                name="agent_unique_platform",
+            ),
         ]
 
     def __str__(self) -> str:

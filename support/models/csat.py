@@ -15,7 +15,9 @@ class CsatResponse(TimeStampedModel):
         validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
     comment = EncryptedTextField(blank=True)
-    clinic = models.ForeignKey("rbac.Clinic", on_delete=models.CASCADE, related_name="+")
+    clinic = models.ForeignKey(
+        "rbac.Clinic", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     queue = models.ForeignKey(
         "support.Queue", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -6,10 +6,18 @@ from careos.models import PublicIdField, TimeStampedModel
 
 
 class Queue(TimeStampedModel):
-    """A clinic's work queue. Routing prefers the queue matching both language and region."""
+    """A clinic's work queue (no clinic: the platform's, for partners' tickets). Routing prefers
+    the queue matching both language and region."""
 
     public_id = PublicIdField(prefix="tq")
-    clinic = models.ForeignKey("rbac.Clinic", on_delete=models.CASCADE, related_name="queues")
+    clinic = models.ForeignKey(
+        "rbac.Clinic",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="queues",
+        help_text=_("Empty: a queue of the platform's partner-support desk."),
+    )
     name = models.CharField(max_length=100)
     language = models.CharField(
         max_length=8, blank=True, choices=settings.LANGUAGES, help_text=_("Empty: any language.")
@@ -43,6 +51,17 @@ class Queue(TimeStampedModel):
                 fields=["clinic"],
                 condition=models.Q(is_escalation=True),
                 name="queue_one_escalation_per_clinic",
+            ),
+            # NULLs are distinct in the two above: the platform's desk gets its own.
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=models.Q(clinic__isnull=True),
+                name="queue_unique_platform_name",
+            ),
+            models.UniqueConstraint(
+                fields=["is_escalation"],
+                condition=models.Q(clinic__isnull=True, is_escalation=True),
+                name="queue_one_platform_escalation",
             ),
         ]
 

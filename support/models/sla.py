@@ -6,11 +6,19 @@ from support.models.ticket import Priority
 
 
 class SlaPolicy(TimeStampedModel):
-    """A clinic's SLA targets. ``partner_tier`` empty: patient/specialist tickets (and partner
-    tickets whose tier has no policy of its own)."""
+    """A clinic's SLA targets (no clinic: the platform's, for partners' tickets to CareOS).
+    ``partner_tier`` empty: patient/specialist tickets (and partner tickets whose tier has no
+    policy of its own)."""
 
     public_id = PublicIdField(prefix="sla")
-    clinic = models.ForeignKey("rbac.Clinic", on_delete=models.CASCADE, related_name="sla_policies")
+    clinic = models.ForeignKey(
+        "rbac.Clinic",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="sla_policies",
+        help_text=_("Empty: a policy of the platform's partner-support desk."),
+    )
     name = models.CharField(max_length=100)
     partner_tier = models.CharField(
         max_length=16, blank=True, help_text=_("Partner tier (basic, pro, enterprise) or empty.")
@@ -23,7 +31,12 @@ class SlaPolicy(TimeStampedModel):
         verbose_name = _("SLA policy")
         verbose_name_plural = _("SLA policies")
         constraints = [
-            models.UniqueConstraint(fields=["clinic", "partner_tier"], name="sla_unique_per_tier")
+            models.UniqueConstraint(fields=["clinic", "partner_tier"], name="sla_unique_per_tier"),
+            models.UniqueConstraint(
+                fields=["partner_tier"],
+                condition=models.Q(clinic__isnull=True),
+                name="sla_unique_platform_tier",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,4 +1,7 @@
-"""Tickets and their comments. Subject, description and comment bodies are PHI: encrypted."""
+"""Tickets and their comments. Subject, description and comment bodies are PHI: encrypted.
+
+A ticket belongs to a clinic's desk, or (a partner's request to CareOS, ``clinic`` empty) to the
+platform's: queues, SLA policies, calendars and agents with no clinic are the platform's."""
 
 from django.conf import settings
 from django.db import models
@@ -66,7 +69,14 @@ class Ticket(TimeStampedModel):
     Status = Status
 
     public_id = PublicIdField(prefix="tkt")
-    clinic = models.ForeignKey("rbac.Clinic", on_delete=models.PROTECT, related_name="tickets")
+    clinic = models.ForeignKey(
+        "rbac.Clinic",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        help_text=_("Empty: a partner's request to CareOS, worked by the platform's desk."),
+    )
     requester_kind = models.CharField(max_length=16, choices=RequesterKind.choices)
     requester = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -135,6 +145,10 @@ class Ticket(TimeStampedModel):
         permissions = [
             ("work_ticket", _("Can work support tickets (reply, assign, change status)")),
             ("supervise_ticket", _("Can receive escalations and see every queue")),
+            (
+                "work_platform_ticket",
+                _("Can work the platform's partner-support tickets (CareOS staff, not a role)"),
+            ),
         ]
         indexes = [
             models.Index(fields=["clinic", "status", "-created_at"]),
@@ -150,6 +164,11 @@ class Ticket(TimeStampedModel):
             _sweep_index("resolution", "breach", None),
         ]
         constraints = [
+            # Only a partner's ticket may belong to no clinic (the platform's desk).
+            models.CheckConstraint(
+                condition=Q(clinic__isnull=False) | Q(requester_kind="partner"),
+                name="ticket_clinic_unless_partner",
+            ),
             models.UniqueConstraint(
                 fields=["requester", "idempotency_key"],
                 condition=~Q(idempotency_key=""),

@@ -44,9 +44,16 @@ class TicketClosedError(ConflictError):
     code = "ticket_closed"
 
 
+class ClinicRequiredError(DomainError):
+    code = "clinic_required"
+    status = 400
+    title = "A clinic is required"
+
+
 @dataclass
 class TicketInput:
-    clinic: Clinic
+    # None: a partner's request to CareOS itself, for the platform's partner-support desk.
+    clinic: Clinic | None
     subject: str
     description: str = ""
     priority: str = Ticket.Priority.NORMAL
@@ -109,10 +116,16 @@ def ticket_create(
     request: HttpRequest | None = None,
 ) -> tuple[Ticket, bool]:
     """Create, route to a queue by language and region, assign the least-loaded available agent
-    who speaks the language, start the SLA clock. Returns ``(ticket, created)``; a repeated
-    ``idempotency_key`` returns the original ticket."""
+    who speaks the language, start the SLA clock (the partner tier's policy for a partner).
+    ``data.clinic`` empty (partners only): all of that on the platform's partner-support desk.
+    Returns ``(ticket, created)``; a repeated ``idempotency_key`` returns the original ticket."""
     if requester is None and requester_partner is None:
         raise DomainError("A ticket needs a requester.", code="requester_required")
+    if data.clinic is None and requester_partner is None:
+        raise ClinicRequiredError(
+            "Name the clinic the ticket is for.",
+            extra={"errors": [{"field": "clinicId", "code": "required", "message": "Required."}]},
+        )
     if idempotency_key:
         owner = (
             {"requester_partner": requester_partner}
@@ -296,16 +309,15 @@ def ticket_assign(
     queue: Queue | None = None,
     request: HttpRequest | None = None,
 ) -> Ticket:
-    """Assign (or unassign) an agent of the ticket's clinic, optionally moving queue."""
+    """Assign (or unassign) an agent of the ticket's desk (its clinic's, or the platform's),
+    optionally moving queue."""
     from support.permissions import agent_can
 
     ticket = ticket_lock(ticket=ticket)
     if assignee is not None and not agent_can(assignee, clinic_id=ticket.clinic_id):
-        raise DomainError(
-            "The assignee is not a support agent of this clinic.", code="invalid_assignee"
-        )
+        raise DomainError("The assignee does not work this ticket's desk.", code="invalid_assignee")
     if queue is not None and queue.clinic_id != ticket.clinic_id:
-        raise DomainError("The queue belongs to another clinic.", code="invalid_queue")
+        raise DomainError("The queue belongs to another desk.", code="invalid_queue")
     old = ticket.assignee
     ticket.assignee = assignee
     if queue is not None:

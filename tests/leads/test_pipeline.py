@@ -35,7 +35,9 @@ def clinic() -> Clinic:
 
 def _events(lead: Lead) -> list[str]:
     return list(
-        PlatformEvent.objects.filter(payload__leadId=lead.public_id)
+        PlatformEvent.objects.filter(
+            payload__leadId=lead.public_id, event_type__name__startswith="lead."
+        )
         .order_by("created_at", "pk")
         .values_list("event_type__name", flat=True)
     )

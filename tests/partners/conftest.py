@@ -56,9 +56,10 @@ def other_partner(db) -> Partner:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def event_catalog(transactional_db: None) -> Iterator[None]:
     """The seeded event catalog for ``transaction=True`` tests: an earlier such test's flush
-    empties the table that migration 0006 filled (and the process remembers type ids)."""
-    seed_migration = importlib.import_module("partners.migrations.0006_seed_event_types")
-    seed_migration.seed(django_apps, None)
+    empties the table that migrations 0006 and 0009 filled (and the process remembers type
+    ids)."""
+    importlib.import_module("partners.migrations.0006_seed_event_types").seed(django_apps, None)
+    importlib.import_module("partners.migrations.0009_event_type_planned").mark(django_apps, None)
     events._event_type_ids.clear()
     yield
     events._event_type_ids.clear()

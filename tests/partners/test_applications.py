@@ -2,11 +2,13 @@
 
 import pytest
 from oauth2_provider.models import Application
+from standardwebhooks import Webhook
 
 from careos.actors import system_actor
 from careos.errors import ConflictError, DomainError
-from partners.models import PartnerApplication
+from partners.models import PartnerApplication, PlatformEvent
 from partners.services import applications as apps
+from partners.services.webhooks import webhook_endpoint_create
 from tests.partners.factories import PartnerFactory
 
 pytestmark = pytest.mark.django_db
@@ -50,6 +52,33 @@ def test_happy_path_to_deprecated_creates_the_oauth_client():
     assert application.status == Status.PUBLISHED
     application = apps.application_deprecate(application=application, actor=ACTOR)
     assert application.status == Status.DEPRECATED
+
+
+def test_approval_is_announced_to_the_partner_without_the_secret(
+    receiver, webhook_settings, django_capture_on_commit_callbacks
+):
+    application = _at(Status.IN_REVIEW)
+    endpoint = webhook_endpoint_create(
+        partner=application.partner,
+        url=receiver.url("/hook"),
+        actor=ACTOR,
+        event_types=["partner.application.approved"],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        approved = apps.application_approve(application=application, actor=ACTOR)
+
+    event = PlatformEvent.objects.get(event_type__name="partner.application.approved")
+    assert event.owner == application.partner
+    [request] = receiver.on("/hook")
+    body = Webhook(endpoint.secret).verify(request.body, request.headers)
+    assert body["eventId"] == event.public_id
+    assert body["data"] == {
+        "applicationId": application.public_id,
+        "name": "Referral app",
+        "status": "approved",
+        "clientId": approved.client_id,
+    }
+    assert approved.client_secret not in request.body.decode()
 
 
 def test_public_client_gets_no_secret():

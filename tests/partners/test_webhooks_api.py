@@ -31,13 +31,56 @@ def _create(client, receiver, path="/hook", **extra):
     return response.json()
 
 
-def test_event_types_are_listed(client_):
+def test_event_types_are_listed_with_the_planned_ones_marked(client_):
     response = client_.get("/api/v1/event-types")
     assert response.status_code == 200
-    names = {item["name"] for item in response.json()}
-    assert {"lead.created", "message.attempt.exhausted", "billing.usage_updated"} <= names
-    first = response.json()[0]
-    assert set(first) == {"name", "description", "payloadExample", "schemaVersion", "deprecated"}
+    by_name = {item["name"]: item for item in response.json()}
+    assert {"lead.created", "message.attempt.exhausted", "billing.usage_updated"} <= set(by_name)
+    assert set(by_name["lead.created"]) == {
+        "name",
+        "description",
+        "payloadExample",
+        "schemaVersion",
+        "deprecated",
+        "planned",
+    }
+    assert by_name["lead.created"]["planned"] is False
+    assert by_name["consent.revoked"]["planned"] is False
+    assert by_name["connection.created"]["planned"] is True
+    assert by_name["billing.usage_updated"]["planned"] is True
+
+
+def test_planned_event_types_cannot_be_subscribed_to_or_replayed(client_, receiver):
+    created = client_.post(
+        "/api/v1/webhooks/endpoints",
+        {"url": receiver.url(), "eventTypes": ["lead.created", "execution.failed"]},
+        format="json",
+    )
+    assert created.status_code == 400
+    assert created["Content-Type"] == "application/problem+json"
+    assert created.json()["code"] == "event_type_planned"
+    assert created.json()["errors"] == [
+        {"field": "eventTypes", "code": "event_type_planned", "message": "execution.failed"}
+    ]
+    assert not WebhookEndpoint.objects.exists()
+
+    endpoint = _create(client_, receiver, eventTypes=["lead.created"])
+    updated = client_.patch(
+        f"/api/v1/webhooks/endpoints/{endpoint['id']}",
+        {"eventTypes": ["connection.created"]},
+        format="json",
+    )
+    assert updated.status_code == 400 and updated.json()["code"] == "event_type_planned"
+    assert WebhookEndpoint.objects.get(public_id=endpoint["id"]).event_types == ["lead.created"]
+    replayed = client_.post(
+        f"/api/v1/webhooks/endpoints/{endpoint['id']}/replay",
+        {
+            "since": (timezone.now() - timedelta(hours=1)).isoformat(),
+            "eventTypes": ["connection.failed"],
+        },
+        format="json",
+    )
+    assert replayed.status_code == 400 and replayed.json()["code"] == "event_type_planned"
 
 
 def test_create_shows_secret_once_and_get_never(client_, receiver):

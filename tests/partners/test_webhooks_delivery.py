@@ -26,6 +26,9 @@ from partners.models import (
 from partners.services.events import publish_event
 from partners.services.webhooks import (
     webhook_endpoint_create,
+    webhook_endpoint_enable,
+    webhook_endpoint_recover,
+    webhook_endpoint_replay,
     webhook_endpoint_rotate_secret,
     webhook_message_retry,
 )
@@ -180,6 +183,65 @@ def test_gone_disables_endpoint_and_dead_letters_its_queue(
     assert AuditEvent.objects.filter(
         action="webhook_endpoint.disabled", target_ref=endpoint.public_id
     ).exists()
+
+
+def test_gone_dead_letters_every_pending_message_until_enabled_and_recovered(
+    endpoint, partner, receiver, webhook_settings, django_capture_on_commit_callbacks
+):
+    """What README's "Receiving webhooks" promises for 410: the endpoint is disabled, the
+    messages still waiting for it are dead-lettered without another attempt, nothing new is
+    queued for it, and enable + recover sends them all again under their own webhook-ids."""
+    webhook_settings.WEBHOOK_RETRY_SCHEDULE = [0, 300]
+    PartnerContact.objects.create(
+        partner=partner, role="technical", name="Dev", email="dev@acme.test"
+    )
+    ops = webhook_endpoint_create(
+        partner=partner,
+        url=receiver.url("/ops"),
+        actor=ACTOR,
+        event_types=["message.attempt.exhausted"],
+    )
+    receiver.reply("/hook", Reply(status=500), Reply(status=410, body=b"gone"))
+    waiting = publish(django_capture_on_commit_callbacks, partner, n=1)  # 500: retry in 5 min
+    gone = publish(django_capture_on_commit_callbacks, partner, n=2)  # 410
+    while_disabled = publish(django_capture_on_commit_callbacks, partner, n=3)
+
+    endpoint.refresh_from_db()
+    assert endpoint.enabled is False and "410" in endpoint.disabled_reason
+    assert len(receiver.on("/hook")) == 2
+    by_event = {m.event_id: m for m in endpoint.messages.all()}
+    assert set(by_event) == {waiting.pk, gone.pk}  # nothing queued once disabled
+    assert by_event[gone.pk].status == WebhookMessage.Status.FAILED
+    assert by_event[gone.pk].last_status_code == 410
+    assert by_event[waiting.pk].status == WebhookMessage.Status.FAILED
+    assert by_event[waiting.pk].last_error == "endpoint disabled"
+    assert by_event[waiting.pk].attempts.count() == 1  # no attempt made for the dead letter
+    # The answered message is announced as exhausted; the partner is emailed about both.
+    [notice] = receiver.on("/ops")
+    assert Webhook(ops.secret).verify(notice.body, notice.headers)["data"]["messageId"] == (
+        by_event[gone.pk].public_id
+    )
+    subjects = sorted(email.subject for email in mail.outbox)
+    assert any("was disabled" in subject for subject in subjects)
+    assert any("could not be delivered" in subject for subject in subjects)
+
+    webhook_endpoint_enable(endpoint=endpoint, actor=ACTOR)
+    with django_capture_on_commit_callbacks(execute=True):
+        recovered = webhook_endpoint_recover(
+            endpoint=endpoint, since=timezone.now() - timedelta(hours=1), actor=ACTOR
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        webhook_endpoint_replay(
+            endpoint=endpoint,
+            since=timezone.now() - timedelta(hours=1),
+            event_types=["lead.created"],
+            actor=ACTOR,
+        )
+    assert recovered == 2
+    assert endpoint.messages.filter(status=WebhookMessage.Status.DELIVERED).count() == 3
+    resent = {r.headers["webhook-id"] for r in receiver.on("/hook")[2:]}
+    assert resent == {m.public_id for m in endpoint.messages.all()}
+    assert endpoint.messages.get(event=while_disabled).attempt_count == 1
 
 
 def test_retry_after_is_honoured_on_429(

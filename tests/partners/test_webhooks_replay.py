@@ -6,8 +6,10 @@ import pytest
 from django.utils import timezone
 from standardwebhooks import Webhook
 
+import careos
 from careos.actors import system_actor
 from careos.errors import ConflictError
+from careos.ids import derived_public_id
 from partners.models import WebhookAttempt, WebhookMessage
 from partners.services.events import publish_event
 from partners.services.webhooks import (
@@ -156,6 +158,50 @@ def test_recover_resends_failed_messages_since_a_time(
         events[2].pk: WebhookMessage.Status.DELIVERED,
     }
     assert len(receiver.on("/hook")) == 5
+
+
+def test_retry_recover_and_replay_of_an_event_carry_one_webhook_id(
+    endpoint, partner, receiver, webhook_settings, django_capture_on_commit_callbacks
+):
+    """A receiver deduplicating on ``webhook-id`` sees one id per (event, endpoint), however
+    often the event is sent again, and can tell our deliveries by their User-Agent."""
+    webhook_settings.WEBHOOK_RETRY_SCHEDULE = [0]  # one attempt, then the dead-letter list
+    receiver.fail("/hook", times=3)
+    second = webhook_endpoint_create(
+        partner=partner, url=receiver.url("/second"), actor=ACTOR, event_types=["lead.created"]
+    )
+    since = timezone.now() - timedelta(hours=1)
+    leads_only = {"since": since, "event_types": ["lead.created"], "actor": ACTOR}
+    with django_capture_on_commit_callbacks(execute=True):
+        event = publish_event(event_type="lead.created", owner=partner, payload={"n": 1})
+    message = WebhookMessage.objects.get(event=event, endpoint=endpoint)
+    assert message.status == WebhookMessage.Status.FAILED
+
+    with django_capture_on_commit_callbacks(execute=True):
+        webhook_message_retry(message=message, actor=ACTOR)  # fails again
+    with django_capture_on_commit_callbacks(execute=True):
+        assert webhook_endpoint_recover(endpoint=endpoint, since=since, actor=ACTOR) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert webhook_endpoint_replay(endpoint=endpoint, **leads_only) == 1
+    message.refresh_from_db()
+    assert message.status == WebhookMessage.Status.DELIVERED
+    # Replaying a delivered event, even one whose message is written anew, keeps the id.
+    WebhookMessage.objects.filter(pk=message.pk).delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert webhook_endpoint_replay(endpoint=endpoint, **leads_only) == 1
+
+    requests = receiver.on("/hook")
+    assert [r.headers["webhook-id"] for r in requests] == [message.public_id] * 5
+    assert message.public_id == derived_public_id("msg", event.public_id, endpoint.public_id)
+    for request in requests:
+        assert Webhook(endpoint.secret).verify(request.body, request.headers)["eventId"] == (
+            event.public_id
+        )
+        assert request.headers["user-agent"] == f"CareOS-Webhooks/{careos.__version__}"
+    # Another endpoint is another receiver: its message of the same event has its own id.
+    [elsewhere] = receiver.on("/second")
+    assert elsewhere.headers["webhook-id"] == second.messages.get(event=event).public_id
+    assert elsewhere.headers["webhook-id"] != message.public_id
 
 
 def test_replay_sends_past_events_to_a_new_endpoint(

@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.db import transaction
 
 from careos.actors import Actor
 from rbac import services
@@ -61,13 +62,27 @@ def test_record_confirmed_writes_ledger_audit_and_signal(
     assert received[0]["consent"].pk == consent.pk and received[0]["actor"] == actor
 
 
-def test_signal_not_sent_when_transaction_rolls_back(
-    patient_a: User, actor: Actor, received, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+def test_signal_is_sent_in_the_transaction_of_the_change(patient_a: User, actor: Actor, received):
+    with pytest.raises(RuntimeError), transaction.atomic():
         record(patient_a, actor)
-    assert len(callbacks) == 1
-    assert received == []
+        assert [c["change"] for c in received] == ["recorded"]  # before any commit
+        raise RuntimeError("rolled back")
+    assert not ConsentRecord.objects.filter(patient=patient_a).exists()
+
+
+def test_a_receiver_that_fails_undoes_the_change(patient_a: User, actor: Actor):
+    def refuse(sender, **kwargs):
+        raise RuntimeError("receiver failed")
+
+    consent = record(patient_a, actor, status=ConsentRecord.Status.PENDING)
+    consent_changed.connect(refuse)
+    try:
+        with pytest.raises(RuntimeError):
+            services.consent_confirm(consent=consent, actor=actor)
+    finally:
+        consent_changed.disconnect(refuse)
+    assert ConsentRecord.objects.get(pk=consent.pk).status == ConsentRecord.Status.PENDING
+    assert not AuditEvent.objects.filter(action="consent.confirmed").exists()
 
 
 def test_pending_confirm_revoke(

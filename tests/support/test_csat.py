@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 
 from engagement.models import Message
 from support.models import CsatResponse, Ticket
+from support.permissions import Desks
 from support.selectors import csat_report
 from support.services.csat import csat_token
 from support.services.tickets import ticket_status_change
@@ -93,4 +94,4 @@ def test_averages_per_agent_queue_and_clinic(frozen, new_ticket, make_agent, cli
     for agent, values in ratings.items():
         assert by_agent[agent.public_id] == (round(sum(values) / len(values), 2), len(values))
     assert sum(row["responses"] for row in report["queues"]) == 3
-    assert csat_report(clinic_ids=set())["clinics"] == []
+    assert csat_report(desks=Desks(clinic_ids=frozenset(), platform=False))["clinics"] == []
