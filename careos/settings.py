@@ -125,7 +125,7 @@ DATABASES = {
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    # The file's folder is created by careos.apps (importing settings creates nothing).
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -165,8 +165,6 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-# whitenoise serves from the finders in development; the folder must exist for it not to warn.
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -255,15 +253,14 @@ _PUBLISH_RETRIES = {
 }
 CELERY_TASK_PUBLISH_RETRY_POLICY = _PUBLISH_RETRIES
 if CELERY_BROKER_URL == "filesystem://":
+    # careos.broker's transport: it creates these folders when it opens a channel.
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("queue", "processed", "control"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
-        # Exchange tables (worker remote control); kombu's default is ./control in the cwd.
+        # Exchange tables; kombu's default is ./control in the working directory.
         "control_folder": str(_broker_dir / "control"),
     }
 else:
@@ -293,7 +290,10 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "careos.logging.RedactSecretsFilter"}},
+    "filters": {
+        "redact": {"()": "careos.logging.RedactSecretsFilter"},
+        "client_errors": {"()": "careos.logging.ClientErrorTracebackFilter"},
+    },
     "formatters": {
         "json": {"()": "careos.logging.JsonFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
@@ -302,11 +302,14 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["redact"],
+            "filters": ["client_errors", "redact"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's default config gives "django" a console handler of its own when DEBUG is on:
+        # each of its records (403 tracebacks too) would be printed twice. The root one is enough.
+        "django": {"handlers": [], "propagate": True},
         "django.db.backends": {"level": "WARNING"},
     },
 }
