@@ -433,7 +433,6 @@ PARTNER_RATE_LIMITS = {
     "enterprise": env.int("PARTNER_RATE_LIMIT_ENTERPRISE", default=10_000),
 }
 PARTNER_RATE_LIMIT_WINDOW_SECONDS = env.int("PARTNER_RATE_LIMIT_WINDOW_SECONDS", default=60)
-PARTNER_LEAD_INGEST_RATE_LIMIT = env.int("PARTNER_LEAD_INGEST_RATE_LIMIT", default=100)
 # Empty: the in-process limiter (embedded single-process default).
 PARTNER_RATE_LIMIT_REDIS_URL = env.str("PARTNER_RATE_LIMIT_REDIS_URL", default=REDIS_URL)
 PARTNER_RATE_LIMIT_KEY_PREFIX = env.str("PARTNER_RATE_LIMIT_KEY_PREFIX", default="careos:")
@@ -465,7 +464,6 @@ OAUTH2_PROVIDER.update(
         # PKCE_REQUIRED: set to partners.oauth.pkce_required (public clients) by the app's ready().
         "ROTATE_REFRESH_TOKEN": True,
         "REFRESH_TOKEN_REUSE_PROTECTION": True,
-        "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"] if DEBUG else ["https"],
     }
 )
 
@@ -501,7 +499,9 @@ PAYMENTS_STRIPE_BACKEND = env.str(
     "PAYMENTS_STRIPE_BACKEND", default="console" if DEBUG else "stripe"
 )
 STRIPE_SECRET_KEY = production_secret("STRIPE_SECRET_KEY", dev_default="")
-STRIPE_WEBHOOK_SECRET = production_secret("STRIPE_WEBHOOK_SECRET", dev_default="")
+STRIPE_WEBHOOK_SECRET = production_secret(
+    "STRIPE_WEBHOOK_SECRET", dev_default="whsec_careos_development_only"
+)
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
@@ -521,7 +521,7 @@ BILLING_PROVIDER_BACKEND = env.str(
 BILLING_PROVIDER_API_URL = env.str("BILLING_PROVIDER_API_URL", default="")
 BILLING_PROVIDER_SECRET_KEY = production_secret("BILLING_PROVIDER_SECRET_KEY", dev_default="")
 BILLING_PROVIDER_WEBHOOK_SECRET = production_secret(
-    "BILLING_PROVIDER_WEBHOOK_SECRET", dev_default=""
+    "BILLING_PROVIDER_WEBHOOK_SECRET", dev_default="careos-billing-webhook-development-only"
 )
 BILLING_PROVIDER_WEBHOOK_TOLERANCE_SECONDS = env.int(
     "BILLING_PROVIDER_WEBHOOK_TOLERANCE_SECONDS", default=300

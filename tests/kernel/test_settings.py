@@ -4,11 +4,13 @@ Each scenario imports the settings in a fresh interpreter with an environment of
 newcomer's shell or a deployment would; this process's settings were imported long ago.
 """
 
+import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS_SOURCE = ROOT / "careos" / "settings.py"
@@ -82,3 +84,33 @@ for status in (403, 500):
     # A client's error is one line; a server error keeps its traceback.
     assert log.count("Traceback") == 1
     assert log.index("Traceback") > log.index("Refused with 500")
+
+
+def settings_values(tmp_path: Path, env: dict[str, str], *names: str) -> dict[str, Any]:
+    script = (
+        "import json\n"
+        f"values = {{name: getattr(settings, name, None) for name in {names!r}}}\n"
+        "print(json.dumps(values, default=str))"
+    )
+    completed = settings_in_fresh_process(tmp_path, env, script)
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(completed.stdout)
+
+
+def test_oauth_redirect_uri_schemes_takes_effect(tmp_path):
+    env = {"VAR_DIR": str(tmp_path / "var"), "DEBUG": "true"}
+    env["OAUTH_REDIRECT_URI_SCHEMES"] = "https,com.example.app"
+    values = settings_values(tmp_path, env, "OAUTH2_PROVIDER")
+    assert values["OAUTH2_PROVIDER"]["ALLOWED_REDIRECT_URI_SCHEMES"] == [
+        "https",
+        "com.example.app",
+    ]
+
+
+def test_without_debug_a_missing_webhook_secret_stops_start_up(tmp_path):
+    env = {"VAR_DIR": str(tmp_path / "var"), "DEBUG": "false"}
+    env |= {name: "x" * 40 for name in _production_secrets() - {"STRIPE_WEBHOOK_SECRET"}}
+    env["FIELD_ENCRYPTION_KEYS"] = "dGVzdGtleXRlc3RrZXl0ZXN0a2V5dGVzdGtleTAwMDA="
+    completed = settings_in_fresh_process(tmp_path, env)
+    assert completed.returncode != 0
+    assert "STRIPE_WEBHOOK_SECRET is not set" in completed.stderr
