@@ -50,6 +50,9 @@ SECRET_KEY = production_secret(
 )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Where clients reach this instance (no trailing slash): links in messages, partner setup
+# instructions. ``make run`` sets it to the address it serves on.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 
 # PHI encryption at rest: Fernet keys, newest first (the first encrypts, all decrypt).
 FIELD_ENCRYPTION_KEYS = production_secret_list(
@@ -396,7 +399,7 @@ VAPID_PRIVATE_KEY = env.str("VAPID_PRIVATE_KEY", default="")
 VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="")  # mailto: or https: contact
 PUSH_TTL_SECONDS = env.int("PUSH_TTL_SECONDS", default=24 * 3600)
 # Public origin of this server: Twilio status callbacks, webhook signature URLs, unsubscribe links.
-ENGAGEMENT_PUBLIC_BASE_URL = env.str("ENGAGEMENT_PUBLIC_BASE_URL", default="")
+ENGAGEMENT_PUBLIC_BASE_URL = env.str("ENGAGEMENT_PUBLIC_BASE_URL", default=PUBLIC_BASE_URL)
 ENGAGEMENT_QUIET_HOURS_START = env.str("ENGAGEMENT_QUIET_HOURS_START", default="21:00")
 ENGAGEMENT_QUIET_HOURS_END = env.str("ENGAGEMENT_QUIET_HOURS_END", default="08:00")
 ENGAGEMENT_MAX_ATTEMPTS = env.int("ENGAGEMENT_MAX_ATTEMPTS", default=5)
@@ -549,8 +552,8 @@ LEADS_RSA_KEY_SIZE = env.int("LEADS_RSA_KEY_SIZE", default=2048)
 LEADS_KEY_GRACE_DAYS = env.int("LEADS_KEY_GRACE_DAYS", default=14)
 LEADS_INGEST_RATE_LIMIT_PER_MINUTE = env.int("LEADS_INGEST_RATE_LIMIT_PER_MINUTE", default=100)
 LEADS_FALLBACK_CATEGORY = env.str("LEADS_FALLBACK_CATEGORY", default="general")
-# Printed in partners' setup instructions (generate_partner_keys, docs).
-LEADS_PUBLIC_API_URL = env.str("LEADS_PUBLIC_API_URL", default="https://api.careos.app")
+# Printed in partners' setup instructions (generate_partner_keys, the demo partner's env file).
+LEADS_PUBLIC_API_URL = env.str("LEADS_PUBLIC_API_URL", default=PUBLIC_BASE_URL)
 
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["LeadStatusEnum"] = (
     "leads.models.LeadStatus"
@@ -560,7 +563,7 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["LeadStatusEnum"] = (
 # A solved ticket can be reopened for this many days; then the sweep closes it.
 SUPPORT_REOPEN_WINDOW_DAYS = env.int("SUPPORT_REOPEN_WINDOW_DAYS", default=7)
 # CSAT survey links: this URL + a signed token (the token is accepted for MAX_AGE days).
-SUPPORT_CSAT_URL = env.str("SUPPORT_CSAT_URL", default="http://127.0.0.1:8000/support/csat/")
+SUPPORT_CSAT_URL = env.str("SUPPORT_CSAT_URL", default=f"{PUBLIC_BASE_URL}/support/csat/")
 SUPPORT_CSAT_MAX_AGE_DAYS = env.int("SUPPORT_CSAT_MAX_AGE_DAYS", default=30)
 # Reply translation: "none" (default) or "libretranslate" (self-hosted server at the URL).
 SUPPORT_TRANSLATION_BACKEND = env.str("SUPPORT_TRANSLATION_BACKEND", default="none")
