@@ -137,6 +137,16 @@ def first_exited(children: list[Child]) -> Child | None:
     return None
 
 
+def local_url(host: str, port: int) -> str:
+    """Where this machine reaches the server: a wildcard bind (0.0.0.0, ::) on loopback, since
+    a request to the wildcard address itself names a host ALLOWED_HOSTS does not list."""
+    if host in ("0.0.0.0", "::"):  # noqa: S104 - compared with, not bound to
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def web_answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
@@ -188,8 +198,8 @@ def banner(base_url: str, env: dict[str, str]) -> str:
         f"CareOS is running  (DEBUG={env['DEBUG']}, database: {database}, broker: {broker})",
         f"  Admin:        {base_url}/admin/",
         f"  Demo login:   {login}",
-        f"  API docs:     {base_url}/api/docs/  (OpenAPI schema: {base_url}/api/schema/)",
-        f"  Probes:       {base_url}/healthz (liveness), {base_url}/readyz (readiness)",
+        f"  API docs:     {base_url}/api/docs/  (OpenAPI schema: /api/schema/)",
+        f"  Probes:       {base_url}/healthz (liveness), /readyz (readiness)",
     ]
     if credentials.get("partnerApiKey"):
         lines.append(
@@ -230,7 +240,7 @@ def main(argv: list[str]) -> int:
     env.setdefault("DEBUG", "true")
     env["PYTHONUNBUFFERED"] = "1"
     python = sys.executable
-    base_url = f"http://{args.host}:{args.port}"
+    base_url = local_url(args.host, args.port)
     # Links and partner setup lines (the demo partner's env file) name this server.
     env.setdefault("PUBLIC_BASE_URL", base_url)
 

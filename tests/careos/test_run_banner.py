@@ -5,6 +5,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from scripts import run_platform
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,8 +42,8 @@ def test_the_banner_shows_what_the_readme_lists(tmp_path):
     assert banner_labels(text) == readme_banner_labels()
     assert f"Admin:        {BASE_URL}/admin/" in text
     assert "Demo login:   admin / careos-demo" in text
-    assert f"{BASE_URL}/api/docs/" in text and f"{BASE_URL}/api/schema/" in text
-    assert f"{BASE_URL}/healthz" in text and f"{BASE_URL}/readyz" in text
+    assert f"{BASE_URL}/api/docs/  (OpenAPI schema: /api/schema/)" in text
+    assert f"{BASE_URL}/healthz (liveness), /readyz (readiness)" in text
     assert "X-API-Key: ck_test_banner" in text and "X-Platform: demo" in text
     # The README's two commands, as one line, with the env file where this run keeps it.
     assert (
@@ -60,7 +62,16 @@ def test_without_demo_data_the_banner_says_how_to_make_a_superuser(tmp_path):
     assert "Demo partner:" not in text and "Send a lead:" not in text
 
 
-def test_make_run_points_links_at_itself(monkeypatch):
+@pytest.mark.parametrize(
+    ("args", "url"),
+    [
+        (["--port", "18781"], "http://127.0.0.1:18781"),
+        # README: make run RUN_ARGS="--host 0.0.0.0 ...": reached (and probed) on loopback.
+        (["--host", "0.0.0.0", "--port", "18782"], "http://127.0.0.1:18782"),
+        (["--host", "::1", "--port", "18783"], "http://[::1]:18783"),
+    ],
+)
+def test_make_run_points_links_at_itself(monkeypatch, args, url):
     """``PUBLIC_BASE_URL`` defaults to the launcher's own address (links, demo-partner.env)."""
     seen: dict[str, str] = {}
 
@@ -73,6 +84,6 @@ def test_make_run_points_links_at_itself(monkeypatch):
     # The launcher's own Ctrl-C handling stays out of this test process.
     monkeypatch.setattr(run_platform.signal, "signal", lambda *args: None)
     with contextlib.suppress(SystemExit):
-        run_platform.main(["--port", "18781"])
-    assert seen["PUBLIC_BASE_URL"] == "http://127.0.0.1:18781"
+        run_platform.main(args)
+    assert seen["PUBLIC_BASE_URL"] == url
     assert seen["DEBUG"] == "true"
