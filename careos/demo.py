@@ -30,17 +30,32 @@ def read_demo_credentials() -> dict[str, Any]:
 
 def record_demo_credentials(**values: Any) -> dict[str, Any]:
     """Merge ``values`` (camelCase keys, JSON-serialisable) into the file; return the result."""
-    path = demo_credentials_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
     merged = {**read_demo_credentials(), **values}
-    # Write then rename: a reader never sees half a file.
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".demo-credentials-", suffix=".json")
+    _write_atomically(demo_credentials_path(), json.dumps(merged, indent=2, sort_keys=True) + "\n")
+    return merged
+
+
+def demo_partner_env_path() -> Path:
+    """``demo-partner.env`` beside the credentials: the demo partner's ``CAREOS_*`` lines, the
+    ones ``generate_partner_keys`` prints for a partner's ``.env``. A shell loads them with
+    ``set -a && . var/demo-partner.env && set +a`` (docs/examples/send_lead.py reads them)."""
+    return demo_credentials_path().with_name("demo-partner.env")
+
+
+def write_demo_partner_env(text: str) -> Path:
+    path = demo_partner_env_path()
+    _write_atomically(path, text)
+    return path
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write then rename: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(merged, handle, indent=2, sort_keys=True)
-            handle.write("\n")
+            handle.write(text)
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-    return merged

@@ -59,6 +59,19 @@ class RedactSecretsFilter(logging.Filter):
         return True
 
 
+class ClientErrorTracebackFilter(logging.Filter):
+    """Django logs a request refused with ``PermissionDenied`` (403) with its traceback: for a
+    client's error one line is enough, and a traceback in the log should mean a fault of ours."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status_code = getattr(record, "status_code", None)
+        client_error = isinstance(status_code, int) and 400 <= status_code < 500
+        if client_error and record.name.startswith("django."):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         payload: dict[str, Any] = {

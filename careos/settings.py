@@ -50,6 +50,9 @@ SECRET_KEY = production_secret(
 )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Where clients reach this instance (no trailing slash): links in messages, partner setup
+# instructions. ``make run`` sets it to the address it serves on.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 
 # PHI encryption at rest: Fernet keys, newest first (the first encrypts, all decrypt).
 FIELD_ENCRYPTION_KEYS = production_secret_list(
@@ -90,6 +93,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "careos.api.middleware.ApiNotFoundMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -127,7 +131,7 @@ DATABASES = {
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    # The file's folder is created by careos.apps (importing settings creates nothing).
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -167,8 +171,6 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-# whitenoise serves from the finders in development; the folder must exist for it not to warn.
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -261,15 +263,14 @@ _PUBLISH_RETRIES = {
 }
 CELERY_TASK_PUBLISH_RETRY_POLICY = _PUBLISH_RETRIES
 if CELERY_BROKER_URL == "filesystem://":
+    # careos.broker's transport: it creates these folders when it opens a channel.
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("queue", "processed", "control"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
-        # Exchange tables (worker remote control); kombu's default is ./control in the cwd.
+        # Exchange tables; kombu's default is ./control in the working directory.
         "control_folder": str(_broker_dir / "control"),
     }
 else:
@@ -299,7 +300,10 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "careos.logging.RedactSecretsFilter"}},
+    "filters": {
+        "redact": {"()": "careos.logging.RedactSecretsFilter"},
+        "client_errors": {"()": "careos.logging.ClientErrorTracebackFilter"},
+    },
     "formatters": {
         "json": {"()": "careos.logging.JsonFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
@@ -308,11 +312,14 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["redact"],
+            "filters": ["client_errors", "redact"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's default config gives "django" a console handler of its own when DEBUG is on:
+        # each of its records (403 tracebacks too) would be printed twice. The root one is enough.
+        "django": {"handlers": [], "propagate": True},
         "django.db.backends": {"level": "WARNING"},
     },
 }
@@ -398,7 +405,7 @@ VAPID_PRIVATE_KEY = env.str("VAPID_PRIVATE_KEY", default="")
 VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="")  # mailto: or https: contact
 PUSH_TTL_SECONDS = env.int("PUSH_TTL_SECONDS", default=24 * 3600)
 # Public origin of this server: Twilio status callbacks, webhook signature URLs, unsubscribe links.
-ENGAGEMENT_PUBLIC_BASE_URL = env.str("ENGAGEMENT_PUBLIC_BASE_URL", default="")
+ENGAGEMENT_PUBLIC_BASE_URL = env.str("ENGAGEMENT_PUBLIC_BASE_URL", default=PUBLIC_BASE_URL)
 ENGAGEMENT_QUIET_HOURS_START = env.str("ENGAGEMENT_QUIET_HOURS_START", default="21:00")
 ENGAGEMENT_QUIET_HOURS_END = env.str("ENGAGEMENT_QUIET_HOURS_END", default="08:00")
 ENGAGEMENT_MAX_ATTEMPTS = env.int("ENGAGEMENT_MAX_ATTEMPTS", default=5)
@@ -435,7 +442,6 @@ PARTNER_RATE_LIMITS = {
     "enterprise": env.int("PARTNER_RATE_LIMIT_ENTERPRISE", default=10_000),
 }
 PARTNER_RATE_LIMIT_WINDOW_SECONDS = env.int("PARTNER_RATE_LIMIT_WINDOW_SECONDS", default=60)
-PARTNER_LEAD_INGEST_RATE_LIMIT = env.int("PARTNER_LEAD_INGEST_RATE_LIMIT", default=100)
 # Empty: the in-process limiter (embedded single-process default).
 PARTNER_RATE_LIMIT_REDIS_URL = env.str("PARTNER_RATE_LIMIT_REDIS_URL", default=REDIS_URL)
 PARTNER_RATE_LIMIT_KEY_PREFIX = env.str("PARTNER_RATE_LIMIT_KEY_PREFIX", default="careos:")
@@ -467,7 +473,6 @@ OAUTH2_PROVIDER.update(
         # PKCE_REQUIRED: set to partners.oauth.pkce_required (public clients) by the app's ready().
         "ROTATE_REFRESH_TOKEN": True,
         "REFRESH_TOKEN_REUSE_PROTECTION": True,
-        "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"] if DEBUG else ["https"],
     }
 )
 
@@ -503,7 +508,9 @@ PAYMENTS_STRIPE_BACKEND = env.str(
     "PAYMENTS_STRIPE_BACKEND", default="console" if DEBUG else "stripe"
 )
 STRIPE_SECRET_KEY = production_secret("STRIPE_SECRET_KEY", dev_default="")
-STRIPE_WEBHOOK_SECRET = production_secret("STRIPE_WEBHOOK_SECRET", dev_default="")
+STRIPE_WEBHOOK_SECRET = production_secret(
+    "STRIPE_WEBHOOK_SECRET", dev_default="whsec_careos_development_only"
+)
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
@@ -523,7 +530,7 @@ BILLING_PROVIDER_BACKEND = env.str(
 BILLING_PROVIDER_API_URL = env.str("BILLING_PROVIDER_API_URL", default="")
 BILLING_PROVIDER_SECRET_KEY = production_secret("BILLING_PROVIDER_SECRET_KEY", dev_default="")
 BILLING_PROVIDER_WEBHOOK_SECRET = production_secret(
-    "BILLING_PROVIDER_WEBHOOK_SECRET", dev_default=""
+    "BILLING_PROVIDER_WEBHOOK_SECRET", dev_default="careos-billing-webhook-development-only"
 )
 # How CVT-Signature signs a webhook: "plain" (the provider's scheme: hex HMAC-SHA256 of the raw
 # body; replays are stopped only by processing each event id once) or "timestamped" (of
@@ -555,8 +562,8 @@ LEADS_RSA_KEY_SIZE = env.int("LEADS_RSA_KEY_SIZE", default=2048)
 LEADS_KEY_GRACE_DAYS = env.int("LEADS_KEY_GRACE_DAYS", default=14)
 LEADS_INGEST_RATE_LIMIT_PER_MINUTE = env.int("LEADS_INGEST_RATE_LIMIT_PER_MINUTE", default=100)
 LEADS_FALLBACK_CATEGORY = env.str("LEADS_FALLBACK_CATEGORY", default="general")
-# Printed in partners' setup instructions (generate_partner_keys, docs).
-LEADS_PUBLIC_API_URL = env.str("LEADS_PUBLIC_API_URL", default="https://api.careos.app")
+# Printed in partners' setup instructions (generate_partner_keys, the demo partner's env file).
+LEADS_PUBLIC_API_URL = env.str("LEADS_PUBLIC_API_URL", default=PUBLIC_BASE_URL)
 
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["LeadStatusEnum"] = (
     "leads.models.LeadStatus"
@@ -566,7 +573,7 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["LeadStatusEnum"] = (
 # A solved ticket can be reopened for this many days; then the sweep closes it.
 SUPPORT_REOPEN_WINDOW_DAYS = env.int("SUPPORT_REOPEN_WINDOW_DAYS", default=7)
 # CSAT survey links: this URL + a signed token (the token is accepted for MAX_AGE days).
-SUPPORT_CSAT_URL = env.str("SUPPORT_CSAT_URL", default="http://127.0.0.1:8000/support/csat/")
+SUPPORT_CSAT_URL = env.str("SUPPORT_CSAT_URL", default=f"{PUBLIC_BASE_URL}/support/csat/")
 SUPPORT_CSAT_MAX_AGE_DAYS = env.int("SUPPORT_CSAT_MAX_AGE_DAYS", default=30)
 # Reply translation: "none" (default) or "libretranslate" (self-hosted server at the URL).
 SUPPORT_TRANSLATION_BACKEND = env.str("SUPPORT_TRANSLATION_BACKEND", default="none")

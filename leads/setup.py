@@ -17,6 +17,18 @@ def _one_line(pem: str) -> str:
     return pem.strip().replace("\n", "\\n")
 
 
+def partner_env_text(*, partner: Partner, key: LeadEncryptionKey, api_key_secret: str) -> str:
+    """The partner's ``.env`` lines (what docs/examples/send_lead.py reads)."""
+    return (
+        "# CareOS Integration\n"
+        f'CAREOS_API_KEY="{api_key_secret}"\n'
+        f'CAREOS_API_URL="{settings.LEADS_PUBLIC_API_URL}"\n'
+        f'CAREOS_PLATFORM="{partner.slug}"\n'
+        f'CAREOS_KEY_ID="{key.kid}"\n'
+        f'CAREOS_PUBLIC_KEY="{_one_line(key.public_key_pem)}"\n'
+    )
+
+
 def partner_setup_text(
     *, partner: Partner, key: LeadEncryptionKey, api_key_secret: str, created: bool
 ) -> str:
@@ -28,12 +40,7 @@ def partner_setup_text(
         f"Public key (also at GET {settings.LEADS_PUBLIC_API_URL}/api/v1/leads/encryption-keys):\n"
         f"{key.public_key_pem.strip()}\n\n"
         f"{partner.name} .env:\n"
-        "# CareOS Integration\n"
-        f'CAREOS_API_KEY="{api_key_secret}"\n'
-        f'CAREOS_API_URL="{settings.LEADS_PUBLIC_API_URL}"\n'
-        f'CAREOS_PLATFORM="{partner.slug}"\n'
-        f'CAREOS_KEY_ID="{key.kid}"\n'
-        f'CAREOS_PUBLIC_KEY="{_one_line(key.public_key_pem)}"\n'
+        + partner_env_text(partner=partner, key=key, api_key_secret=api_key_secret)
     )
 
 

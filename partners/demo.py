@@ -1,17 +1,23 @@
-"""Demo data for ``seed_demo``: an active basic partner ``demo`` and a test API key for it."""
+"""Demo data for ``seed_demo``: an active basic partner ``demo`` with an agreement that pays a
+referral fee, and a test API key for it."""
 
 from typing import TextIO
 
 from django.db import transaction
+from django.utils import timezone
 
-from careos.actors import system_actor
-from partners.models import ApiKey, Partner
+from careos.actors import Actor, system_actor
+from partners.models import ApiKey, Partner, PartnerAgreement
 from partners.selectors import api_key_for_secret
 from partners.services.credentials import api_key_generate
 from partners.services.lifecycle import partner_activate, partner_create, partner_update
+from partners.services.profile import agreement_create
 
 DEMO_SLUG = "demo"
 DEMO_RATE_LIMIT = 100_000
+DEMO_AGREEMENT_VERSION = "demo"
+DEMO_REFERRAL_FEE_MINOR = 2500
+DEMO_CURRENCY = "USD"
 
 
 def _usable(secret: object, partner: Partner) -> bool:
@@ -23,6 +29,24 @@ def _usable(secret: object, partner: Partner) -> bool:
         and api_key.partner_id == partner.pk
         and api_key.status == ApiKey.Status.ACTIVE
     )
+
+
+def _agreement(*, partner: Partner, actor: Actor) -> PartnerAgreement:
+    """The demo agreement, in effect from the first seed on: each lead accrues its fee."""
+    agreement = PartnerAgreement.objects.filter(
+        partner=partner, version=DEMO_AGREEMENT_VERSION
+    ).first()
+    if agreement is None:
+        agreement = agreement_create(
+            partner=partner,
+            version=DEMO_AGREEMENT_VERSION,
+            terms="Demo agreement (seed_demo): a referral fee for each lead.",
+            referral_fee_minor=DEMO_REFERRAL_FEE_MINOR,
+            currency=DEMO_CURRENCY,
+            effective_from=timezone.localdate(),
+            actor=actor,
+        )
+    return agreement
 
 
 @transaction.atomic
@@ -49,6 +73,11 @@ def seed(*, stdout: TextIO) -> None:
         partner = partner_update(
             partner=partner, actor=actor, rate_limit_per_minute=DEMO_RATE_LIMIT
         )
+    agreement = _agreement(partner=partner, actor=actor)
+    stdout.write(
+        f"partners: agreement {agreement.version}: referral fee "
+        f"{agreement.referral_fee_minor / 100:.2f} {agreement.currency} per lead.\n"
+    )
     if _usable(read_demo_credentials().get("partnerApiKey"), partner):
         stdout.write(f"partners: demo partner '{DEMO_SLUG}' ready; its key is recorded already.\n")
         return

@@ -8,8 +8,9 @@ process it came from. Ctrl-C or SIGTERM stops all three (SIGKILL after a grace p
 them dies, the others are stopped too and the exit status is non-zero.
 
 Only the standard library is used: this runs before anything else is known to work.
-``DEBUG`` defaults to ``true`` (development); set it in the environment to override. With
-``DATABASE_URL`` and ``REDIS_URL`` set, the same command runs on PostgreSQL and Redis.
+``DEBUG`` defaults to ``true`` (development) and ``PUBLIC_BASE_URL`` to the address it serves
+on; set them in the environment to override. With ``DATABASE_URL`` and ``REDIS_URL`` set, the
+same command runs on PostgreSQL and Redis.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from typing import IO
 ROOT = Path(__file__).resolve().parent.parent
 STOP_GRACE_SECONDS = 15.0
 READY_TIMEOUT_SECONDS = 90.0
+# Shown when no demo superuser was seeded; README.md shows the same command.
+CREATE_SUPERUSER = "DEBUG=true .venv/bin/python manage.py createsuperuser"
 _PR_SET_PDEATHSIG = 1
 
 
@@ -134,6 +137,16 @@ def first_exited(children: list[Child]) -> Child | None:
     return None
 
 
+def local_url(host: str, port: int) -> str:
+    """Where this machine reaches the server: a wildcard bind (0.0.0.0, ::) on loopback, since
+    a request to the wildcard address itself names a host ALLOWED_HOSTS does not list."""
+    if host in ("0.0.0.0", "::"):  # noqa: S104 - compared with, not bound to
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def web_answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
@@ -142,10 +155,21 @@ def web_answers(url: str) -> bool:
         return False
 
 
-def demo_credentials(env: dict[str, str]) -> dict[str, object]:
-    var_dir = Path(env.get("VAR_DIR") or ROOT / "var")
+def var_dir(env: dict[str, str]) -> Path:
+    return Path(env.get("VAR_DIR") or ROOT / "var")
+
+
+def shown_path(path: Path) -> str:
+    """``path`` as a command run from the checkout can use it (relative inside it)."""
     try:
-        data = json.loads((var_dir / "demo-credentials.json").read_text(encoding="utf-8"))
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def demo_credentials(env: dict[str, str]) -> dict[str, object]:
+    try:
+        data = json.loads((var_dir(env) / "demo-credentials.json").read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):
         return {}
     return data if isinstance(data, dict) else {}
@@ -167,21 +191,27 @@ def banner(base_url: str, env: dict[str, str]) -> str:
     if username:
         login = f"{username} / {credentials.get('adminPassword', '(see seed_demo output above)')}"
     else:
-        login = (
-            "none yet: no demo superuser was seeded "
-            "(create one: .venv/bin/python manage.py createsuperuser)"
-        )
+        login = f"none yet: no demo superuser was seeded (create one: {CREATE_SUPERUSER})"
     lines = [
         "",
         "=" * 72,
         f"CareOS is running  (DEBUG={env['DEBUG']}, database: {database}, broker: {broker})",
-        f"  Admin:       {base_url}/admin/",
-        f"  Demo login:  {login}",
-        f"  API docs:    {base_url}/api/docs/",
-        f"  Readiness:   {base_url}/readyz",
+        f"  Admin:        {base_url}/admin/",
+        f"  Demo login:   {login}",
+        f"  API docs:     {base_url}/api/docs/  (OpenAPI schema: /api/schema/)",
+        f"  Probes:       {base_url}/healthz (liveness), /readyz (readiness)",
     ]
     if credentials.get("partnerApiKey"):
-        lines.append(f"  Partner API key (X-API-Key): {credentials['partnerApiKey']}")
+        lines.append(
+            f"  Demo partner: X-API-Key: {credentials['partnerApiKey']}  "
+            f"X-Platform: {credentials.get('partnerSlug', 'demo')}"
+        )
+    partner_env = var_dir(env) / "demo-partner.env"
+    if partner_env.is_file():
+        lines.append(
+            f"  Send a lead:  set -a && . {shown_path(partner_env)} && set +a && "
+            ".venv/bin/python docs/examples/send_lead.py"
+        )
     lines += ["Press Ctrl-C to stop web, worker and beat.", "=" * 72, ""]
     return "\n".join(lines)
 
@@ -210,7 +240,9 @@ def main(argv: list[str]) -> int:
     env.setdefault("DEBUG", "true")
     env["PYTHONUNBUFFERED"] = "1"
     python = sys.executable
-    base_url = f"http://{args.host}:{args.port}"
+    base_url = local_url(args.host, args.port)
+    # Links and partner setup lines (the demo partner's env file) name this server.
+    env.setdefault("PUBLIC_BASE_URL", base_url)
 
     signal.signal(signal.SIGINT, _raise_stop)
     signal.signal(signal.SIGTERM, _raise_stop)

@@ -208,7 +208,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     )
 
 
-def _is_api_path(request: HttpRequest) -> bool:
+def is_api_path(request: HttpRequest) -> bool:
     return request.path.startswith(("/api/", "/o/"))
 
 
@@ -245,7 +245,7 @@ def handler400(request: HttpRequest, exception: Exception | None = None) -> Http
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if _is_api_path(request):
+    if is_api_path(request):
         return problem_json_response(
             request, status_code=404, code="not_found", detail="No resource at this URL."
         )
@@ -255,7 +255,7 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Http
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
-    if _is_api_path(request):
+    if is_api_path(request):
         return problem_json_response(
             request,
             status_code=500,

@@ -148,7 +148,7 @@ def rate_limit_for(*, partner: Partner, view: Any) -> tuple[str, int]:
     """(bucket, requests per window) for a call by ``partner`` to ``view``.
 
     A view may set its own limit and counters: ``rate_limit_per_minute`` (a number, or the name
-    of a setting such as ``"PARTNER_LEAD_INGEST_RATE_LIMIT"``) and ``rate_limit_bucket``.
+    of a setting such as ``"LEADS_INGEST_RATE_LIMIT_PER_MINUTE"``) and ``rate_limit_bucket``.
     """
     per_view = getattr(view, "rate_limit_per_minute", None)
     if isinstance(per_view, str):  # the name of a setting, read per request (tests override it)

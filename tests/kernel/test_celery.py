@@ -1,11 +1,14 @@
+import logging
 import time
 from collections.abc import Iterator
 
 import pytest
 from celery import Celery
 from celery.contrib.testing.worker import start_worker
+from kombu import Connection
 from kombu.exceptions import OperationalError
 
+from careos.broker import FilesystemTransport
 from careos.celery import app as celery_app
 from careos.tasks import ping
 from tests.infra import closed_local_port, require_redis
@@ -85,3 +88,27 @@ def test_sending_to_an_unreachable_broker_fails_instead_of_hanging(unreachable_b
         ping.delay() if send == "delay" else ping.apply_async(retry=False)
     elapsed = time.monotonic() - started
     assert elapsed < 5, f"sending waited {elapsed:.1f}s on the unreachable broker"
+
+
+def test_the_filesystem_broker_makes_its_folders_and_names_no_host(tmp_path, caplog):
+    """The embedded default: folders under VAR_DIR are created when the broker is first used
+    (not when the settings are imported), and no "No hostname was supplied" warning."""
+    broker_dir = tmp_path / "var" / "broker"
+    options = {
+        "data_folder_in": str(broker_dir / "queue"),
+        "data_folder_out": str(broker_dir / "queue"),
+        "processed_folder": str(broker_dir / "processed"),
+        "store_processed": True,
+        "control_folder": str(broker_dir / "control"),
+    }
+    caplog.set_level(logging.WARNING, logger="kombu")
+    with Connection("filesystem://", transport_options=options) as connection:
+        assert isinstance(connection.transport, FilesystemTransport)
+        with connection.SimpleQueue("careos_test") as queue:
+            queue.put({"ping": 1})
+            message = queue.get(timeout=2)
+            assert message.payload == {"ping": 1}
+            message.ack()
+    assert sorted(p.name for p in broker_dir.iterdir()) == ["control", "processed", "queue"]
+    assert (broker_dir / "control" / "careos_test.exchange").exists()
+    assert not [r for r in caplog.records if "hostname" in r.getMessage()]

@@ -77,6 +77,23 @@ def test_unknown_non_api_url_is_the_normal_404_page(api_client):
     assert response["Content-Type"].startswith("text/html")
 
 
+@pytest.mark.parametrize("path", ["/api/v1/no-such-thing/", "/api/nothing", "/o/no-such-thing/"])
+def test_unknown_api_url_is_404_problem_in_development_too(api_client, settings, path):
+    # With DEBUG on, Django answers with its HTML debug page unless the API's 404 replaces it.
+    settings.DEBUG = True
+    body = assert_problem(api_client.get(path), 404, "not_found")
+    assert body["instance"] == path
+
+
+def test_in_development_non_api_404s_and_slash_redirects_are_django_s(api_client, settings):
+    settings.DEBUG = True
+    page = api_client.get("/no-such-page")
+    assert page.status_code == 404
+    assert page["Content-Type"].startswith("text/html")
+    redirect = api_client.get("/api/docs")
+    assert (redirect.status_code, redirect["Location"]) == (301, "/api/docs/")
+
+
 def test_method_not_allowed(api_client):
     response = api_client.delete("/api/test/profile")
     body = assert_problem(response, 405, "method_not_allowed")

@@ -55,7 +55,8 @@ def test_a_key_of_the_wrong_size_or_padding_fails_cleanly():
         phone_decrypt(partner=partner, kid=key.kid, ciphertext_b64=wrong)
 
 
-def test_generate_partner_keys_creates_the_pair_and_prints_the_setup():
+def test_generate_partner_keys_creates_the_pair_and_prints_the_setup(settings):
+    settings.LEADS_PUBLIC_API_URL = "https://api.careos.example"
     partner = PartnerFactory(slug="businessos", name="BusinessOS")
     out = StringIO()
     call_command("generate_partner_keys", "businessos", "live", stdout=out)
@@ -65,7 +66,8 @@ def test_generate_partner_keys_creates_the_pair_and_prints_the_setup():
     assert ApiKey.objects.filter(partner=partner).count() == 1
     assert key.public_key_pem.strip() in text
     assert f'CAREOS_API_KEY="{secret}"' in text
-    assert 'CAREOS_API_URL="https://api.careos.app"' in text
+    assert 'CAREOS_API_URL="https://api.careos.example"' in text
+    assert "at GET https://api.careos.example/api/v1/leads/encryption-keys" in text
     assert f'CAREOS_KEY_ID="{key.kid}"' in text
     assert 'CAREOS_PUBLIC_KEY="-----BEGIN PUBLIC KEY-----\\n' in text
     assert "PRIVATE KEY" not in text

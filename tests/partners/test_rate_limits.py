@@ -38,14 +38,14 @@ def test_tier_and_partner_override_set_the_limit(partner_api_client):
 
 
 def test_a_view_can_have_its_own_bucket_and_limit(settings):
-    settings.PARTNER_LEAD_INGEST_RATE_LIMIT = 100
+    settings.LEADS_INGEST_RATE_LIMIT_PER_MINUTE = 100
 
     class LeadIngest:
         rate_limit_per_minute = 100
         rate_limit_bucket = "lead_ingest"
 
     class BySetting:
-        rate_limit_per_minute = "PARTNER_LEAD_INGEST_RATE_LIMIT"
+        rate_limit_per_minute = "LEADS_INGEST_RATE_LIMIT_PER_MINUTE"
         rate_limit_bucket = "lead_ingest"
 
     partner = Partner(tier=Partner.Tier.ENTERPRISE, rate_limit_per_minute=50_000)

@@ -6,6 +6,7 @@ every scope the partner's tier allows unless ``--scopes`` narrows it.
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from careos.actors import system_actor
@@ -63,7 +64,7 @@ class Command(BaseCommand):
             f"    X-Platform: {partner.slug}\n"
             "(or Authorization: Bearer <key>). Check it with:\n"
             f"    curl -H 'X-API-Key: <key>' -H 'X-Platform: {partner.slug}' "
-            "https://<host>/api/v1/partners/ping\n"
+            f"{settings.PUBLIC_BASE_URL}/api/v1/partners/ping\n"
             "Rotate with POST /api/v1/partners/me/keys/<id>/rotate (the old key keeps working "
             "for the grace period) and revoke a leaked key at once with .../revoke.\n"
         )
