@@ -24,4 +24,5 @@ urlpatterns = [
     # The lead-ingest seed's original path, for partners already integrated.
     path("api/", include("leads.api.urls_legacy")),
     path("o/", include("partners.oauth_urls", namespace="oauth2_provider")),
+    path(".well-known/", include("partners.oauth_metadata_urls")),
 ]
