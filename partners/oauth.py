@@ -3,10 +3,10 @@ oauthlib's answers differ from the RFCs: ``invalid_client`` challenges with the 
 authentication scheme (Basic, RFC 6749 §5.2), a missing ``grant_type`` is ``invalid_request``,
 and a replayed authorization code revokes the tokens issued from it (RFC 6749 §4.1.2)."""
 
-from typing import Any
+from typing import Any, NoReturn
 
 from django.http import HttpRequest
-from oauth2_provider.models import Application
+from oauth2_provider.models import Application, Grant
 from oauth2_provider.oauth2_backends import OAuthLibCore
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import BaseScopes
@@ -76,14 +76,18 @@ def _error(error: OAuth2Error) -> OAuthlibResponse:
     return None, {**_JSON_NO_STORE, **error.headers}, error.json, error.status_code
 
 
-def _with_client_challenge(response: OAuthlibResponse) -> OAuthlibResponse:
-    """oauthlib answers ``invalid_client`` with a Bearer challenge, the resource-server scheme;
-    the client did not (and could not) authenticate with Bearer."""
+def _conformant(response: OAuthlibResponse) -> OAuthlibResponse:
+    """Every error as JSON, not cached (DOT drops oauthlib's headers for errors raised outside
+    a grant's validation); ``invalid_client`` challenged with Basic, where oauthlib answers
+    Bearer, the resource-server scheme the client did not (and could not) use."""
     uri, headers, body, status = response
-    if status != 401:
+    if status < 400:
         return response
-    headers = {k: v for k, v in headers.items() if k.lower() != "www-authenticate"}
-    return uri, {**_JSON_NO_STORE, **headers, "WWW-Authenticate": client_challenge()}, body, status
+    headers = {**_JSON_NO_STORE, **headers}
+    if status == 401:
+        headers = {k: v for k, v in headers.items() if k.lower() != "www-authenticate"}
+        headers["WWW-Authenticate"] = client_challenge()
+    return uri, headers, body, status
 
 
 class PartnerOAuthLibCore(OAuthLibCore):
@@ -94,10 +98,10 @@ class PartnerOAuthLibCore(OAuthLibCore):
         # answers unsupported_grant_type; the parameter is missing, not unsupported.
         if not request.POST.get("grant_type"):
             return _error(InvalidRequestError(description="Missing grant_type parameter."))
-        return _with_client_challenge(super().create_token_response(request))
+        return _conformant(super().create_token_response(request))
 
     def create_revocation_response(self, request: HttpRequest) -> OAuthlibResponse:
-        return _with_client_challenge(super().create_revocation_response(request))
+        return _conformant(super().create_revocation_response(request))
 
 
 class PartnerOAuth2Validator(OAuth2Validator):
@@ -117,6 +121,42 @@ class PartnerOAuth2Validator(OAuth2Validator):
             return True
         authorization_code_replay(code=code)
         return False
+
+    # Between validate_code and the token, a concurrent request may consume the code: DOT then
+    # fails to find the grant (a 500); it is that request's replay.
+
+    def _redeemed_meanwhile(self, request: OAuthlibRequest) -> NoReturn:
+        authorization_code_replay(code=request.code)
+        raise InvalidGrantError(request=request)
+
+    def confirm_redirect_uri(
+        self,
+        client_id: str,
+        code: str,
+        redirect_uri: str,
+        client: Application,
+        request: OAuthlibRequest,
+        *args: Any,
+        **kwargs: Any,
+    ) -> bool:
+        try:
+            return super().confirm_redirect_uri(
+                client_id, code, redirect_uri, client, request, *args, **kwargs
+            )
+        except Grant.DoesNotExist:
+            self._redeemed_meanwhile(request)
+
+    def get_code_challenge(self, code: str, request: OAuthlibRequest) -> str | None:
+        try:
+            return super().get_code_challenge(code, request)
+        except Grant.DoesNotExist:
+            self._redeemed_meanwhile(request)
+
+    def get_code_challenge_method(self, code: str, request: OAuthlibRequest) -> str | None:
+        try:
+            return super().get_code_challenge_method(code, request)
+        except Grant.DoesNotExist:
+            self._redeemed_meanwhile(request)
 
     def save_bearer_token(
         self, token: dict[str, Any], request: OAuthlibRequest, *args: Any, **kwargs: Any
