@@ -63,10 +63,9 @@ def pkce_required(client_id: str) -> bool:
     return client_type != Application.CLIENT_CONFIDENTIAL
 
 
-def client_challenge() -> str:
-    """The ``WWW-Authenticate`` value of an ``invalid_client`` 401: client authentication is
-    HTTP Basic (or ``client_secret_post``, which has no HTTP scheme to name)."""
-    return f'Basic realm="{REALM}", charset="UTF-8"'
+# The ``WWW-Authenticate`` of an ``invalid_client`` 401: client authentication is HTTP Basic (or
+# client_secret_post, which has no HTTP scheme to name).
+CLIENT_CHALLENGE = f'Basic realm="{REALM}", charset="UTF-8"'
 
 
 OAuthlibResponse = tuple[str | None, dict[str, str], str, int]
@@ -86,7 +85,7 @@ def _conformant(response: OAuthlibResponse) -> OAuthlibResponse:
     headers = {**_JSON_NO_STORE, **headers}
     if status == 401:
         headers = {k: v for k, v in headers.items() if k.lower() != "www-authenticate"}
-        headers["WWW-Authenticate"] = client_challenge()
+        headers["WWW-Authenticate"] = CLIENT_CHALLENGE
     return uri, headers, body, status
 
 

@@ -14,7 +14,7 @@ from oauth2_provider.views import IntrospectTokenView
 from oauth2_provider.views.metadata import OAuthServerMetadataView
 from oauthlib.common import Request as OAuthlibRequest
 
-from partners.oauth import REALM, client_challenge
+from partners.oauth import CLIENT_CHALLENGE, REALM
 from partners.scopes import grantable_scopes
 
 
@@ -62,11 +62,11 @@ class PartnerIntrospectTokenView(IntrospectTokenView):
         if scheme == "bearer":
             oauth2_error = getattr(oauthlib_request, "oauth2_error", None) or {}
             error = oauth2_error.get("error", "invalid_token")
-            body = {"error": error, "error_description": "The access token cannot introspect."}
+            body = {"error": error, "error_description": "Introspection needs client credentials."}
             challenge = f'Bearer realm="{REALM}", error="{error}"'
         else:
             body = {"error": "invalid_client", "error_description": "Client authentication failed."}
-            challenge = client_challenge()
+            challenge = CLIENT_CHALLENGE
         response = JsonResponse(body, status=401)
         response["WWW-Authenticate"] = challenge
         response["Cache-Control"] = "no-store"
