@@ -428,6 +428,7 @@ LOGGING["loggers"]["twilio.http_client"] = {"level": "WARNING"}
 
 # --- partners ---
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105 (a model name)
 # Keyed hash of API keys (HMAC-SHA256); changing it invalidates every issued key.
 PARTNER_API_KEY_HASH_KEY = production_secret(
     "PARTNER_API_KEY_HASH_KEY", dev_default="dev-partner-api-key-hash-key-not-for-production"
@@ -470,6 +471,25 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
 OAUTH2_PROVIDER.update(
     {
         "SCOPES_BACKEND_CLASS": "partners.oauth.CatalogScopes",
+        # RFC 6749 conformance (errors, code replay): partners/oauth.py.
+        "OAUTH2_BACKEND_CLASS": "partners.oauth.PartnerOAuthLibCore",
+        "OAUTH2_VALIDATOR_CLASS": "partners.oauth.PartnerOAuth2Validator",
+        # The issuer of the metadata document and of ``iss`` in authorization responses (RFC
+        # 9207); DOT names it after OIDC but uses it for plain OAuth 2.0 too.
+        "OIDC_ISS_ENDPOINT": PUBLIC_BASE_URL.rstrip("/"),
+        # What /.well-known/oauth-authorization-server advertises: what is actually accepted.
+        "OAUTH2_GRANT_TYPES_SUPPORTED": [
+            "authorization_code",
+            "client_credentials",
+            "refresh_token",
+        ],
+        "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+        # "none": public clients (PKCE) name themselves with client_id alone.
+        "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": [
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
         # PKCE_REQUIRED: set to partners.oauth.pkce_required (public clients) by the app's ready().
         "ROTATE_REFRESH_TOKEN": True,
         "REFRESH_TOKEN_REUSE_PROTECTION": True,

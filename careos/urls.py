@@ -27,4 +27,5 @@ urlpatterns = [
     # The billing-provider guide's paths (its webhook and business registration).
     path("api/", include("payments.api.urls_legacy")),
     path("o/", include("partners.oauth_urls", namespace="oauth2_provider")),
+    path(".well-known/", include("partners.oauth_metadata_urls")),
 ]

@@ -73,3 +73,8 @@ def scopes_beyond_tier(scopes: Iterable[str], *, tier: str) -> list[str]:
 
 
 SCOPE_CHOICES: list[tuple[str, str]] = [(name, name) for name in sorted(SCOPES)]
+
+
+def grantable_scopes() -> list[str]:
+    """Every scope some partner's credential may carry (``admin`` never is), sorted."""
+    return sorted(frozenset().union(*TIER_SCOPES.values()))

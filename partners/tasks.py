@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from partners.services.events import events_fan_out_pending, events_prune
+from partners.services.oauth_codes import authorization_codes_prune
 from partners.services.usage import usage_flush
 from partners.services.webhook_delivery import webhooks_deliver_endpoint, webhooks_sweep
 
@@ -39,3 +40,8 @@ def webhooks_sweep_task() -> dict[str, int]:
 @shared_task(name="partners.events_prune", acks_late=True)
 def events_prune_task() -> int:
     return events_prune()
+
+
+@shared_task(name="partners.oauth_codes_prune", acks_late=True)
+def oauth_codes_prune_task() -> int:
+    return authorization_codes_prune()

@@ -226,13 +226,13 @@ def error_response(
     request: HttpRequest, *, status_code: int, code: str, detail: str
 ) -> HttpResponse:
     """A problem+json answer on API paths, plain text elsewhere (admin, portal, sign-in)."""
-    if _is_api_path(request):
+    if is_api_path(request):
         return problem_json_response(request, status_code=status_code, code=code, detail=detail)
     return HttpResponse(detail, status=status_code, content_type="text/plain; charset=utf-8")
 
 
 def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if _is_api_path(request):
+    if is_api_path(request):
         return problem_json_response(
             request,
             status_code=400,

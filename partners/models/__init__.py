@@ -1,5 +1,5 @@
 from partners.models.applications import PartnerApplication
-from partners.models.credentials import ApiKey, PartnerOAuthClient
+from partners.models.credentials import ApiKey, PartnerOAuthClient, RedeemedAuthorizationCode
 from partners.models.events import EventType, PlatformEvent
 from partners.models.partner import Partner
 from partners.models.profile import PartnerAgreement, PartnerContact
@@ -16,6 +16,7 @@ __all__ = [
     "PartnerOAuthClient",
     "PartnerUsageDaily",
     "PlatformEvent",
+    "RedeemedAuthorizationCode",
     "WebhookAttempt",
     "WebhookEndpoint",
     "WebhookMessage",

@@ -69,3 +69,31 @@ class PartnerOAuthClient(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.partner.slug}: {self.application.name}"
+
+
+class RedeemedAuthorizationCode(models.Model):
+    """An authorization code already exchanged for tokens, and the tokens it produced.
+
+    django-oauth-toolkit deletes a code once used, so without this a second use is just an
+    unknown code; RFC 6749 §4.1.2 wants it refused *and* the tokens issued from it revoked.
+    Only the code's SHA-256 is kept.
+    """
+
+    code_hash = models.CharField(max_length=64, unique=True, editable=False)
+    application = models.ForeignKey(
+        "oauth2_provider.Application", on_delete=models.CASCADE, related_name="+"
+    )
+    # The first access token; later ones come from refreshes and share the refresh token family.
+    access_token = models.ForeignKey(
+        "oauth2_provider.AccessToken",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    token_family = models.UUIDField(null=True, blank=True, editable=False)
+    redeemed_at = models.DateTimeField(default=timezone.now)
+    replayed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"code redeemed {self.redeemed_at:%Y-%m-%d %H:%M}"
