@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
+from tests.clock import SteppedClock, stepped_clock
 from tests.infra import Broker
 
 
@@ -24,6 +25,13 @@ def django_db_serialized_rollback() -> None:
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def clock() -> Iterator[SteppedClock]:
+    """Wall and monotonic clocks frozen now, moved only by the test thread's sleeps."""
+    with stepped_clock() as frozen:
+        yield frozen
 
 
 @pytest.fixture
