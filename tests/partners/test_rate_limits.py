@@ -76,9 +76,7 @@ def test_partner_limit_is_shared_by_its_credentials(partner_api_client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_parallel_requests_exactly_the_limit_succeeds(
-    live_server, real_redis, partner_rate_limit_isolation, settings
-):
+def test_parallel_requests_exactly_the_limit_succeeds(live_server, real_redis, settings):
     settings.PARTNER_RATE_LIMIT_WINDOW_SECONDS = 3600
     partner = PartnerFactory(rate_limit_per_minute=20)
     keys = [make_api_key(partner=partner).secret for _ in range(3)]
