@@ -15,8 +15,8 @@ class SteppedClock:
     """The wall clock frozen (time-machine) and ``time.monotonic()`` frozen with it; a
     ``time.sleep(s)`` in the test's thread returns at once and moves both clocks ``s`` ahead.
 
-    Other threads (servers answering the test) still really sleep, and read the same frozen
-    clocks, so what they record happened at the moment the test's thread was at."""
+    Other threads (servers answering the test) still really sleep; they read the same frozen
+    clocks, so a server records a request at the test thread's time of sending it."""
 
     def __init__(self, traveller: time_machine.Traveller, *, owner: int) -> None:
         self._traveller = traveller
@@ -24,7 +24,6 @@ class SteppedClock:
         self._real_sleep = time.sleep
         self._monotonic = time.monotonic()
         self._lock = threading.Lock()
-        self.sleeps: list[float] = []  # every sleep of the test's thread, in order
 
     def monotonic(self) -> float:
         with self._lock:
@@ -39,7 +38,6 @@ class SteppedClock:
         if threading.get_ident() != self._owner:
             self._real_sleep(seconds)
             return
-        self.sleeps.append(seconds)
         if seconds > 0:
             self.advance(seconds)
 

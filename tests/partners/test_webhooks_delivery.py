@@ -3,6 +3,7 @@ Retry-After, throttle, secret rotation."""
 
 import itertools
 import json
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -325,24 +326,26 @@ def test_retry_during_an_attempt_in_flight_sends_again_and_records_each_attempt_
 ):
     """An operator's retry that lands while the attempt is in flight is not swallowed by it:
     the in-flight outcome is not recorded over the re-queued message, which is sent again."""
-    receiver.reply("/hook", Reply(status=200, delay=1.0))
+    in_flight = threading.Event()  # the receiver holds its answer until this is set
+    receiver.reply("/hook", Reply(status=200, release=in_flight))
     endpoint = webhook_endpoint_create(partner=partner, url=receiver.url("/hook"), actor=ACTOR)
 
     def retry_while_in_flight() -> None:
         try:
-            for _ in range(200):
-                if receiver.on("/hook"):
-                    message = WebhookMessage.objects.get(endpoint=endpoint)
-                    webhook_message_retry(message=message, actor=ACTOR)
-                    return
+            deadline = time.monotonic() + 30
+            while not receiver.on("/hook"):
+                assert time.monotonic() < deadline, "the first attempt never arrived"
                 time.sleep(0.01)
+            message = WebhookMessage.objects.get(endpoint=endpoint)
+            webhook_message_retry(message=message, actor=ACTOR)
         finally:
+            in_flight.set()
             connection.close()
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         retried = pool.submit(retry_while_in_flight)
         publish_event(event_type="lead.created", owner=partner, payload={"x": 1})
-        retried.result(timeout=10)
+        retried.result(timeout=60)
 
     message = WebhookMessage.objects.get(endpoint=endpoint)
     requests = receiver.on("/hook")
