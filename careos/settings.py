@@ -141,11 +141,14 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # outage: a Redis host that stops answering must fail them quickly, not hold them (redis-py
 # waits forever by default).
 CACHE_REDIS_TIMEOUT_SECONDS = env.float("CACHE_REDIS_TIMEOUT_SECONDS", default=0.5)
+# Installations (or test runs) sharing one Redis database keep their cache keys apart by it.
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
             "OPTIONS": {
                 "socket_connect_timeout": CACHE_REDIS_TIMEOUT_SECONDS,
                 "socket_timeout": CACHE_REDIS_TIMEOUT_SECONDS,
@@ -153,7 +156,12 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        }
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -282,6 +290,8 @@ else:
 CELERY_BROKER_TRANSPORT_OPTIONS.update(_PUBLISH_RETRIES)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Installations (or test runs) sharing one broker keep their tasks apart by it.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

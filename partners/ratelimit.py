@@ -382,7 +382,9 @@ _state_lock = threading.Lock()
 _backend: Backend | None = None
 _buffer = _Buffer()
 _flusher_pid: int | None = None
-_last_warning = 0.0
+# time.monotonic() of the last "failing open" warning; None: none since start or reset.
+_last_warning: float | None = None
+_WARNING_INTERVAL_SECONDS = 10.0
 
 
 def get_backend() -> Backend:
@@ -395,24 +397,35 @@ def get_backend() -> Backend:
         return _backend
 
 
+def reset() -> None:
+    """Start afresh: a new backend on next use, no buffered deltas, and the next failure is
+    warned about at once. Called when the limiter's settings change (and between tests)."""
+    global _backend, _last_warning
+    with _state_lock:
+        _backend = None
+        _last_warning = None
+    _buffer.take()
+
+
 @receiver(setting_changed)
 def _reset_on_settings_change(*, setting: str, **kwargs: object) -> None:
-    global _backend
     if (
         setting.startswith("PARTNER_RATE_LIMIT")
         or setting == "PARTNER_USAGE_BUFFER_MAX_AGE_SECONDS"
     ):
-        with _state_lock:
-            _backend = None
-        _buffer.take()
+        reset()
 
 
 def _warn(message: str, exc: Exception) -> None:
+    """Log a fail-open warning, at most one per ``_WARNING_INTERVAL_SECONDS`` (an outage must
+    not log once per request)."""
     global _last_warning
     now = time.monotonic()
-    if now - _last_warning > 10:
+    with _state_lock:
+        if _last_warning is not None and now - _last_warning < _WARNING_INTERVAL_SECONDS:
+            return
         _last_warning = now
-        logger.warning("%s; failing open: %s", message, exc.__class__.__name__)
+    logger.warning("%s; failing open: %s", message, exc.__class__.__name__)
 
 
 def hit(hit: Hit) -> Decision | None:

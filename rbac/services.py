@@ -552,8 +552,13 @@ def patient_get_or_create(
         raise InvalidUser("phone must be E.164 (+12125550101)", extra={"field": "phone"})
     # Validated above and nothing below catches an error: no savepoint (see consent_record).
     with transaction.atomic(savepoint=False):
+        # FOR NO KEY UPDATE (only non-key columns change): other transactions may still insert
+        # rows that reference the patient. A plain FOR UPDATE also blocks their foreign-key
+        # checks, and deadlocks a duplicate lead ingest against the lead's welcome SMS.
         existing = (
-            User.objects.select_for_update().filter(phone_index=phone_blind_index(phone)).first()
+            User.objects.select_for_update(no_key=True)
+            .filter(phone_index=phone_blind_index(phone))
+            .first()
         )
         if existing is None:
             user = user_create(

@@ -1,10 +1,75 @@
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
+from celery.result import _set_task_join_will_block
+from django.conf import settings as django_settings
+from django.contrib.contenttypes.models import ContentType
+from django.test.utils import override_settings
 from rest_framework.test import APIClient
 
+from tests.clock import SteppedClock, stepped_clock
 from tests.infra import Broker
+
+FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing() -> Iterator[None]:
+    """MD5 instead of PBKDF2 for every password (and OAuth client secret) the suite hashes, as
+    Django advises for tests: no test is about the hasher's cost, and PBKDF2 costs ~100 ms."""
+    with override_settings(PASSWORD_HASHERS=FAST_PASSWORD_HASHERS):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def key_namespace(settings) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """This test's prefix for everything kept in Redis: the cache (``KEY_PREFIX``), the rate
+    limiter's counters and usage, and the queues of tests that run Celery workers.
+
+    Tests never see each other's keys — earlier tests, the other ``pytest -n`` workers, or
+    another run on the same Redis database — and nothing flushes a database: the test's own
+    keys are deleted after it. Changing the limiter's prefix also gives the test a fresh
+    limiter and credential cache (their ``setting_changed`` receivers)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    namespace = f"test:{worker}:{uuid.uuid4().hex[:12]}"
+    settings.CACHES = {
+        name: {**config, "KEY_PREFIX": namespace} for name, config in settings.CACHES.items()
+    }
+    settings.PARTNER_RATE_LIMIT_KEY_PREFIX = f"{namespace}:"
+    yield namespace
+    # Also kombu's "_kombu.binding.<queue>" sets of the test's queues.
+    _redis_keys_delete(pattern=f"*{namespace}:*")
+
+
+def _redis_keys_delete(*, pattern: str) -> None:
+    url = django_settings.REDIS_URL
+    if not url:
+        return
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=5)
+        with client:
+            keys = list(client.scan_iter(match=pattern, count=1000))
+            if keys:
+                client.delete(*keys)
+    except redis.RedisError:  # Redis down: the test that stopped it reports that
+        pass
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state() -> None:
+    """What the process keeps between tests starts as new, so what a test sees or counts does
+    not depend on the tests this process ran before it:
+
+    - Django's content-type cache (a cold cache costs a query: query counts would vary);
+    - Celery's "joining a result would block" flag: an eager task sets it for its duration and
+      puts back what it saw, process-wide, so eager tasks in two threads at once (requests to
+      a live server) can leave it set, and every later ``.delay().get()`` raises."""
+    ContentType.objects.clear_cache()
+    _set_task_join_will_block(False)
 
 
 @pytest.fixture(autouse=True)
@@ -27,6 +92,13 @@ def api_client() -> APIClient:
 
 
 @pytest.fixture
+def clock() -> Iterator[SteppedClock]:
+    """Wall and monotonic clocks frozen now, moved only by the test thread's sleeps."""
+    with stepped_clock() as frozen:
+        yield frozen
+
+
+@pytest.fixture
 def broker() -> Iterator[Broker]:
     """``broker.down()`` points Celery at a closed port; the broker is back after the test."""
     controller = Broker()
@@ -39,5 +111,4 @@ def broker() -> Iterator[Broker]:
 from tests.partners.fixtures import (  # noqa: E402, F401
     partner,
     partner_api_client,
-    partner_rate_limit_isolation,
 )

@@ -37,6 +37,16 @@ def require_postgresql() -> None:
         skip_or_fail("needs PostgreSQL (set DATABASE_URL=postgres://...)")
 
 
+def worker_task_names() -> set[str]:
+    """The tasks a Celery worker of the project knows: at start it imports every app's
+    ``tasks`` module (autodiscovery), which a test process has done only for the modules that
+    the tests it ran so far imported."""
+    from careos.celery import app
+
+    app.loader.import_default_modules()
+    return set(app.tasks)
+
+
 def closed_local_port() -> int:
     """A local TCP port with nothing listening: the OS picks a free one, which is then closed,
     so a connection to it is refused at once."""

@@ -11,12 +11,13 @@ from kombu.exceptions import OperationalError
 from careos.broker import FilesystemTransport
 from careos.celery import app as celery_app
 from careos.tasks import ping
-from tests.infra import closed_local_port, require_redis
+from tests.infra import closed_local_port, require_redis, worker_task_names
 
 
 @pytest.fixture
-def redis_celery_app() -> Iterator[Celery]:
-    """The project's Celery configuration on REDIS_URL, not eager, with a result backend.
+def redis_celery_app(key_namespace: str) -> Iterator[Celery]:
+    """The project's Celery configuration on REDIS_URL, not eager, with a result backend, and
+    a queue of the test's own (no other test run's worker takes its tasks, nor it theirs).
 
     A separate app instance, so the eager project app other tests use keeps its state; the
     worker makes its app the current one, so the project app is made current again after.
@@ -28,6 +29,7 @@ def redis_celery_app() -> Iterator[Celery]:
         broker_url=url,
         result_backend=url,
         task_always_eager=False,
+        task_default_queue=f"{key_namespace}:celery",
         broker_transport_options={"visibility_timeout": 3600},
     )
     try:
@@ -60,6 +62,16 @@ def test_a_real_task_runs_on_a_real_worker_over_redis(redis_celery_app):
         assert result.get(timeout=10) == "pong"
         assert result.successful()
         assert worker.hostname
+        result.forget()
+
+
+@pytest.mark.django_db
+def test_every_beat_schedule_names_a_task_the_worker_knows():
+    from django_celery_beat.models import PeriodicTask
+
+    scheduled = set(PeriodicTask.objects.values_list("task", flat=True))
+    assert len(scheduled) > 5  # the schedules the data migrations seed
+    assert scheduled <= worker_task_names()
 
 
 def test_tasks_run_eagerly_in_tests_by_default():

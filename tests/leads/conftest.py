@@ -22,11 +22,6 @@ PayloadFactory = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture(autouse=True)
-def _isolated_rate_limits(partner_rate_limit_isolation: str) -> str:
-    return partner_rate_limit_isolation
-
-
-@pytest.fixture(autouse=True)
 def _no_quiet_hours(settings) -> None:  # type: ignore[no-untyped-def]
     """Welcome SMS go out at once (quiet hours have their own test)."""
     settings.ENGAGEMENT_QUIET_HOURS_START = settings.ENGAGEMENT_QUIET_HOURS_END = "00:00"

@@ -17,6 +17,7 @@ from partners.models import PartnerApplication, PlatformEvent
 from partners.services import applications as apps
 from rbac.models import AuditEvent, ConsentRecord, User
 from rbac.services import user_create
+from tests.infra import worker_task_names
 from tests.leads.conftest import PHONE
 from tests.leads.partner_example import encrypt_phone, phone_hash
 from tests.partners.factories import PartnerFactory
@@ -571,8 +572,6 @@ def test_encrypt_helper_round_trips(encryption_key):
 def test_welcome_sweep_runs_on_a_beat_schedule():
     from django_celery_beat.models import PeriodicTask
 
-    from careos.celery import app
-
     task = PeriodicTask.objects.get(task="leads.tasks.welcome_sweep")
     assert task.enabled and task.interval.every == 300
-    assert "leads.tasks.welcome_sweep" in app.tasks
+    assert "leads.tasks.welcome_sweep" in worker_task_names()

@@ -13,6 +13,7 @@ from leads.models import CategoryMapping, Lead
 from leads.services.keys import encryption_key_create, encryption_key_expire
 from partners.services.profile import agreement_create
 from rbac.models import User
+from tests.infra import closed_local_port
 
 pytestmark = pytest.mark.django_db
 INGEST = "/api/v1/leads/ingest"
@@ -122,7 +123,7 @@ def test_an_expired_key_is_refused_at_once(
 def test_without_the_limiter_the_configuration_is_read_every_time(
     settings, ingest_client, make_payload, agreement
 ):
-    settings.PARTNER_RATE_LIMIT_REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens there
+    settings.PARTNER_RATE_LIMIT_REDIS_URL = f"redis://127.0.0.1:{closed_local_port()}/0"
     for phone in ("+12025550143", "+12025550144"):
         with CaptureQueriesContext(connection) as queries:
             _ingest(ingest_client, make_payload(phone=phone))

@@ -7,7 +7,6 @@ import pytest
 import redis
 from django.apps import apps as django_apps
 from django.conf import settings
-from django.core.cache import cache
 
 from partners.models import Partner
 from partners.services import events
@@ -16,17 +15,12 @@ from tests.partners.webhook_receiver import Receiver, running_receiver
 
 
 @pytest.fixture
-def real_redis(partner_rate_limit_isolation: str) -> redis.Redis:
+def real_redis() -> redis.Redis:
     """The configured Redis (CI and local runs set REDIS_URL); skipped without one."""
     url = settings.PARTNER_RATE_LIMIT_REDIS_URL
     if not url:
         pytest.skip("needs REDIS_URL")
     return redis.Redis.from_url(url, decode_responses=True)
-
-
-@pytest.fixture(autouse=True)
-def _isolated_rate_limits(partner_rate_limit_isolation: str) -> str:
-    return partner_rate_limit_isolation
 
 
 @pytest.fixture
@@ -38,14 +32,13 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def webhook_settings(settings):  # type: ignore[no-untyped-def]
-    """Loopback http receivers allowed, no jitter, and a clean queueing cache."""
+    """Loopback http receivers allowed, no jitter (the queueing flags are in the test's own
+    cache namespace: tests/conftest.py ``key_namespace``)."""
     settings.OUTBOUND_HTTP_ALLOW_PRIVATE = True
     settings.OUTBOUND_HTTP_REQUIRE_HTTPS = False
     settings.WEBHOOK_RETRY_JITTER = 0.0
     settings.WEBHOOK_TIMEOUT_SECONDS = 5.0
-    cache.clear()
-    yield settings
-    cache.clear()
+    return settings
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ def test_api_key_in_x_api_key_header(partner_api_client):
     assert response.json()["slug"] == client.partner.slug
 
 
-def test_api_key_as_bearer(api_client, partner_rate_limit_isolation):
+def test_api_key_as_bearer(api_client):
     issued = make_api_key()
     response = api_client.get(ME, HTTP_AUTHORIZATION=f"Bearer {issued.secret}")
     assert response.status_code == 200
@@ -59,7 +59,7 @@ def test_unknown_credential_is_credentials_invalid(api_client, header):
     _problem(api_client.get(ME, **header), 401, "credentials_invalid")
 
 
-def test_key_is_stored_only_as_hash(partner_rate_limit_isolation):
+def test_key_is_stored_only_as_hash():
     issued = make_api_key(environment="live")
     assert issued.secret.startswith("ck_live_")
     assert issued.api_key.prefix == issued.secret[:16]

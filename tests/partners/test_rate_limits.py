@@ -11,6 +11,7 @@ from partners import ratelimit
 from partners.api.authentication import rate_limit_for
 from partners.models import ApiKey, Partner, PartnerUsageDaily
 from partners.services.usage import usage_flush
+from tests.infra import closed_local_port
 from tests.partners.factories import PartnerFactory, make_api_key
 
 ME = "/api/v1/partners/me"
@@ -75,9 +76,7 @@ def test_partner_limit_is_shared_by_its_credentials(partner_api_client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_parallel_requests_exactly_the_limit_succeeds(
-    live_server, real_redis, partner_rate_limit_isolation, settings
-):
+def test_parallel_requests_exactly_the_limit_succeeds(live_server, real_redis, settings):
     settings.PARTNER_RATE_LIMIT_WINDOW_SECONDS = 3600
     partner = PartnerFactory(rate_limit_per_minute=20)
     keys = [make_api_key(partner=partner).secret for _ in range(3)]
@@ -96,13 +95,38 @@ def test_parallel_requests_exactly_the_limit_succeeds(
 
 @pytest.mark.django_db
 def test_fails_open_when_redis_is_down(partner_api_client, settings, caplog):
-    settings.PARTNER_RATE_LIMIT_REDIS_URL = "redis://127.0.0.1:1/0"
+    settings.PARTNER_RATE_LIMIT_REDIS_URL = f"redis://127.0.0.1:{closed_local_port()}/0"
     client = partner_api_client()
     with caplog.at_level(logging.WARNING, logger="partners.ratelimit"):
         response = client.get(ME)
     assert response.status_code == 200
     assert "RateLimit-Limit" not in response
     assert "failing open" in caplog.text
+
+
+def _fail_open_warnings(caplog: pytest.LogCaptureFixture) -> int:
+    return sum("failing open" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.django_db
+def test_an_outage_is_warned_about_once_per_ten_seconds(
+    partner_api_client, settings, caplog, clock
+):
+    settings.PARTNER_RATE_LIMIT_REDIS_URL = f"redis://127.0.0.1:{closed_local_port()}/0"
+    client = partner_api_client()
+    with caplog.at_level(logging.WARNING, logger="partners.ratelimit"):
+        assert [client.get(ME).status_code for _ in range(3)] == [200] * 3
+        assert _fail_open_warnings(caplog) == 1  # not one per request
+        clock.advance(9.9)
+        assert client.get(ME).status_code == 200
+        assert _fail_open_warnings(caplog) == 1
+        clock.advance(0.1)
+        assert client.get(ME).status_code == 200
+        assert _fail_open_warnings(caplog) == 2
+        # Pointed at another Redis, the limiter reports its first failure at once.
+        settings.PARTNER_RATE_LIMIT_REDIS_URL = f"redis://127.0.0.1:{closed_local_port()}/0"
+        assert client.get(ME).status_code == 200
+        assert _fail_open_warnings(caplog) == 3
 
 
 @pytest.mark.django_db

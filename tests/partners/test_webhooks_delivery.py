@@ -3,6 +3,7 @@ Retry-After, throttle, secret rotation."""
 
 import itertools
 import json
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -266,7 +267,7 @@ def test_retry_after_is_honoured_on_429(
 
 
 def test_per_endpoint_throttle_is_respected(
-    partner, receiver, webhook_settings, django_capture_on_commit_callbacks
+    partner, receiver, webhook_settings, django_capture_on_commit_callbacks, clock
 ):
     endpoint = webhook_endpoint_create(
         partner=partner, url=receiver.url("/slow"), actor=ACTOR, rate_limit_per_second=20
@@ -277,10 +278,12 @@ def test_per_endpoint_throttle_is_respected(
 
     requests = receiver.on("/slow")
     assert len(requests) == 8
+    # The clock moves only while the sender waits for its next slot, so the gaps the receiver
+    # saw are exactly the throttle's: 20/s is one request every 50 ms, never sooner.
     gaps = [b.monotonic - a.monotonic for a, b in itertools.pairwise(requests)]
-    # 20/s → 50 ms apart; the receiver's clock adds a few ms of noise to single gaps.
-    assert min(gaps) >= 0.025
-    assert requests[-1].monotonic - requests[0].monotonic >= 7 * 0.05 * 0.9
+    assert gaps == pytest.approx([0.05] * 7)
+    wall_gaps = [b.at - a.at for a, b in itertools.pairwise(requests)]
+    assert wall_gaps == pytest.approx([0.05] * 7, abs=1e-6)  # time.time() as a float: µs
     assert (
         WebhookMessage.objects.filter(
             endpoint=endpoint, status=WebhookMessage.Status.DELIVERED
@@ -385,24 +388,26 @@ def test_retry_during_an_attempt_in_flight_sends_again_and_records_each_attempt_
 ):
     """An operator's retry that lands while the attempt is in flight is not swallowed by it:
     the in-flight outcome is not recorded over the re-queued message, which is sent again."""
-    receiver.reply("/hook", Reply(status=200, delay=1.0))
+    in_flight = threading.Event()  # the receiver holds its answer until this is set
+    receiver.reply("/hook", Reply(status=200, release=in_flight))
     endpoint = webhook_endpoint_create(partner=partner, url=receiver.url("/hook"), actor=ACTOR)
 
     def retry_while_in_flight() -> None:
         try:
-            for _ in range(200):
-                if receiver.on("/hook"):
-                    message = WebhookMessage.objects.get(endpoint=endpoint)
-                    webhook_message_retry(message=message, actor=ACTOR)
-                    return
+            deadline = time.monotonic() + 30
+            while not receiver.on("/hook"):
+                assert time.monotonic() < deadline, "the first attempt never arrived"
                 time.sleep(0.01)
+            message = WebhookMessage.objects.get(endpoint=endpoint)
+            webhook_message_retry(message=message, actor=ACTOR)
         finally:
+            in_flight.set()
             connection.close()
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         retried = pool.submit(retry_while_in_flight)
         publish_event(event_type="lead.created", owner=partner, payload={"x": 1})
-        retried.result(timeout=10)
+        retried.result(timeout=60)
 
     message = WebhookMessage.objects.get(endpoint=endpoint)
     requests = receiver.on("/hook")

@@ -42,11 +42,15 @@ def _wait_for(
 
 
 @pytest.fixture
-def start_worker(webhook_settings) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:  # type: ignore[no-untyped-def]
+def start_worker(
+    webhook_settings, key_namespace
+) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:  # type: ignore[no-untyped-def]
     """Start real ``celery worker`` processes on Redis against the test database; the test
-    process queues to the same broker (not eagerly) while the fixture is active."""
+    process queues to the same broker (not eagerly) while the fixture is active, on a queue
+    of the test's own, and the workers share the test's cache and rate-limit key prefixes."""
     redis_url = require_redis()
     require_postgresql()
+    queue = f"{key_namespace}:celery"
     db = connection.settings_dict
     database_url = (
         f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
@@ -59,6 +63,9 @@ def start_worker(webhook_settings) -> Iterator[Callable[[], subprocess.Popen[byt
         "REDIS_URL": redis_url,
         "CELERY_BROKER_URL": redis_url,
         "CELERY_TASK_ALWAYS_EAGER": "false",
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "CACHE_KEY_PREFIX": key_namespace,
+        "PARTNER_RATE_LIMIT_KEY_PREFIX": f"{key_namespace}:",
         "OUTBOUND_HTTP_ALLOW_PRIVATE": "true",
         "OUTBOUND_HTTP_REQUIRE_HTTPS": "false",
         "DJANGO_SETTINGS_MODULE": "careos.settings",
@@ -73,22 +80,16 @@ def start_worker(webhook_settings) -> Iterator[Callable[[], subprocess.Popen[byt
         workers.append(worker)
         return worker
 
-    def purge() -> None:
-        with celery_app.connection_for_write() as conn:
-            conn.default_channel.queue_purge(celery_app.conf.task_default_queue)
-
-    purge()  # nothing left over from another run reaches these workers
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
+    saved = celery_app.conf.task_always_eager, celery_app.conf.task_default_queue
+    celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = False, queue
     try:
         yield start
     finally:
-        celery_app.conf.task_always_eager = eager
+        celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = saved
         for worker in workers:
             if worker.poll() is None:
                 worker.kill()
             worker.wait(timeout=10)
-        purge()
 
 
 @pytest.mark.worker

@@ -1,7 +1,8 @@
 """A real HTTP receiver on loopback for webhook tests (and the webhook bench).
 
 Records every request (path, headers, body, time) and answers from a per-path script of
-replies (status, headers, delay), then 200 once the script is used up.
+replies (status, headers, delay, or held until the test releases it), then 200 once the
+script is used up.
 """
 
 import http.server
@@ -19,6 +20,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b"ok"
     delay: float = 0.0
+    release: threading.Event | None = None  # answer only once the test sets it (30 s at most)
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ def _handler_for(receiver: Receiver) -> type[http.server.BaseHTTPRequestHandler]
             reply = receiver._next_reply(self.path)
             if reply.delay:
                 time.sleep(reply.delay)
+            if reply.release is not None:
+                reply.release.wait(timeout=30)
             self.send_response(reply.status)
             for name, value in reply.headers.items():
                 self.send_header(name, value)

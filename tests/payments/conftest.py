@@ -47,7 +47,6 @@ def _payments_settings(settings):  # type: ignore[no-untyped-def]
     settings.ENGAGEMENT_QUIET_HOURS_START = "00:00"
     settings.ENGAGEMENT_QUIET_HOURS_END = "00:00"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     return settings
 
 
@@ -363,15 +362,3 @@ def provider_timestamped_headers(
     timestamp = int(time.time()) if at is None else at
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
     return {"HTTP_CVT_SIGNATURE": mac, "HTTP_CVT_TIMESTAMP": str(timestamp)}
-
-
-@pytest.fixture(autouse=True)
-def _business_register_throttle_reset() -> Iterator[None]:
-    """The registration throttle counts in the shared cache (Redis across runs): each test
-    starts with the test client's address unused."""
-    from django.core.cache import cache
-
-    key = "throttle_business_register_127.0.0.1"
-    cache.delete(key)
-    yield
-    cache.delete(key)

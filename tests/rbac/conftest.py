@@ -75,8 +75,3 @@ def agent_a(make_user, clinic_a: Clinic, actor: Actor) -> User:
         user=agent, clinic=clinic_a, role=role(clinic_a, "support_agent"), actor=actor
     )
     return agent
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
