@@ -91,7 +91,7 @@ def deliver(api_client, body: bytes):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def business(api_client, provider, partner_rate_limit_isolation):  # type: ignore[no-untyped-def]
+def business(api_client, provider):  # type: ignore[no-untyped-def]
     response = register(api_client)
     assert response.status_code == 201, response.content
     return response.json()
