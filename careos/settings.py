@@ -190,10 +190,10 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": [
         "careos.api.renderers.CamelCaseJSONRenderer",
     ],
+    # JSON only, as the schema says: a form cannot carry the API's nested bodies or its types.
+    # Views that take another format (Twilio's forms, raw signed webhooks) declare their own.
     "DEFAULT_PARSER_CLASSES": [
         "djangorestframework_camel_case.parser.CamelCaseJSONParser",
-        "djangorestframework_camel_case.parser.CamelCaseFormParser",
-        "djangorestframework_camel_case.parser.CamelCaseMultiPartParser",
     ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",

@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from careos.api.filters import QueryFilters
+from careos.api.serializers import ModelSerializer, Serializer
 from payments.models import (
     Booking,
     BookingLineItem,
@@ -12,14 +14,14 @@ from payments.models import (
 )
 
 
-class LineItemInputSerializer(serializers.Serializer):
+class LineItemInputSerializer(Serializer):
     kind = serializers.ChoiceField(choices=BookingLineItem.Kind.choices)
     description = serializers.CharField(max_length=200)
     unit_amount = serializers.IntegerField(min_value=0, max_value=10**10, help_text="Minor units.")
     quantity = serializers.IntegerField(min_value=1, max_value=10**4, default=1)
 
 
-class BookingCreateSerializer(serializers.Serializer):
+class BookingCreateSerializer(Serializer):
     clinic_id = serializers.CharField(max_length=40)
     patient_id = serializers.CharField(
         max_length=40, required=False, help_text="Staff only: the patient booked for."
@@ -31,13 +33,13 @@ class BookingCreateSerializer(serializers.Serializer):
     line_items = LineItemInputSerializer(many=True, allow_empty=False, max_length=50)
 
 
-class LineItemSerializer(serializers.ModelSerializer):
+class LineItemSerializer(ModelSerializer):
     class Meta:
         model = BookingLineItem
         fields = ["kind", "description", "quantity", "unit_amount", "amount"]
 
 
-class PaymentSerializer(serializers.ModelSerializer):
+class PaymentSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id")
     refundable_amount = serializers.IntegerField()
 
@@ -56,7 +58,7 @@ class PaymentSerializer(serializers.ModelSerializer):
         ]
 
 
-class BookingSerializer(serializers.ModelSerializer):
+class BookingSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id")
     clinic_id = serializers.CharField(source="clinic.public_id")
     patient_id = serializers.CharField(source="patient.public_id")
@@ -84,13 +86,13 @@ class BookingSerializer(serializers.ModelSerializer):
         ]
 
 
-class PaymentStartSerializer(serializers.Serializer):
+class PaymentStartSerializer(Serializer):
     booking = BookingSerializer()
     payment_id = serializers.CharField()
     client_secret = serializers.CharField(help_text="Give to Stripe.js to confirm the payment.")
 
 
-class RefundCreateSerializer(serializers.Serializer):
+class RefundCreateSerializer(Serializer):
     amount = serializers.IntegerField(
         min_value=1, required=False, help_text="Minor units; omit to refund all that remains."
     )
@@ -98,7 +100,7 @@ class RefundCreateSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
 
 
-class RefundSerializer(serializers.ModelSerializer):
+class RefundSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id")
     payment_id = serializers.CharField(source="payment.public_id")
 
@@ -116,7 +118,7 @@ class RefundSerializer(serializers.ModelSerializer):
         ]
 
 
-class PartnerPaymentSerializer(serializers.ModelSerializer):
+class PartnerPaymentSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id")
 
     class Meta:
@@ -134,7 +136,7 @@ class PartnerPaymentSerializer(serializers.ModelSerializer):
         ]
 
 
-class PartnerPaymentSummarySerializer(serializers.Serializer):
+class PartnerPaymentSummarySerializer(Serializer):
     currency = serializers.CharField()
     pending_amount = serializers.IntegerField()
     pending_count = serializers.IntegerField()
@@ -147,17 +149,17 @@ class PartnerPaymentSummarySerializer(serializers.Serializer):
     minimum_payout = serializers.IntegerField()
 
 
-class PartnerPaymentSummaryListSerializer(serializers.Serializer):
+class PartnerPaymentSummaryListSerializer(Serializer):
     currencies = PartnerPaymentSummarySerializer(many=True)
 
 
-class BusinessRegisterSerializer(serializers.Serializer):
+class BusinessRegisterSerializer(Serializer):
     provider_api_key = serializers.CharField(max_length=500, help_text="Your CVT API key.")
     business_name = serializers.CharField(max_length=200)
-    email = serializers.EmailField()
+    email = serializers.EmailField(max_length=254)
 
 
-class BusinessRegisteredSerializer(serializers.Serializer):
+class BusinessRegisteredSerializer(Serializer):
     partner_id = serializers.CharField()
     name = serializers.CharField()
     slug = serializers.CharField()
@@ -166,11 +168,11 @@ class BusinessRegisteredSerializer(serializers.Serializer):
     api_key = serializers.CharField(help_text="Shown once; store it now.")
 
 
-class ReceivedSerializer(serializers.Serializer):
+class ReceivedSerializer(Serializer):
     received = serializers.BooleanField()
 
 
-class SpecialistPayoutSerializer(serializers.ModelSerializer):
+class SpecialistPayoutSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id")
 
     class Meta:
@@ -187,25 +189,25 @@ class SpecialistPayoutSerializer(serializers.ModelSerializer):
         ]
 
 
-class BalanceSerializer(serializers.Serializer):
+class BalanceSerializer(Serializer):
     currency = serializers.CharField()
     gross = serializers.IntegerField(help_text="Completed, paid bookings net of refunds.")
     fee = serializers.IntegerField(help_text="The platform fee.")
     net = serializers.IntegerField(help_text="What the next payout will send.")
 
 
-class BalanceListSerializer(serializers.Serializer):
+class BalanceListSerializer(Serializer):
     balances = BalanceSerializer(many=True)
     minimum_payout = serializers.IntegerField()
 
 
-class InvoiceLineSerializer(serializers.ModelSerializer):
+class InvoiceLineSerializer(ModelSerializer):
     class Meta:
         model = PartnerInvoiceLine
         fields = ["description", "quantity", "unit_amount", "amount"]
 
 
-class PartnerInvoiceSerializer(serializers.ModelSerializer):
+class PartnerInvoiceSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id")
     lines = InvoiceLineSerializer(many=True)
 
@@ -224,3 +226,7 @@ class PartnerInvoiceSerializer(serializers.ModelSerializer):
             "lines",
             "created_at",
         ]
+
+
+class PartnerPaymentFilters(QueryFilters):
+    status = serializers.ChoiceField(choices=PartnerPayment.Status.choices, required=False)

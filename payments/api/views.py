@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from careos.actors import Actor
 from careos.api.exceptions import problem_response
+from careos.api.filters import query_filters
 from careos.api.idempotency import idempotent
 from careos.errors import NotFoundError, PermissionDeniedError
 from partners.api.authentication import PartnerAuthentication
@@ -27,7 +28,7 @@ from partners.api.permissions import RequiresScope
 from partners.scopes import READ_PAYMENTS
 from payments.api import serializers as s
 from payments.api.throttling import BusinessRegisterThrottle
-from payments.models import PartnerPayment, Refund, SpecialistPayout
+from payments.models import Refund, SpecialistPayout
 from payments.providers.billing_provider import provider_signature_valid
 from payments.providers.stripe_gateway import stripe_event_verify
 from payments.selectors import (
@@ -68,7 +69,6 @@ class BookingListCreateView(ListAPIView):
         request=s.BookingCreateSerializer,
         responses={201: s.PaymentStartSerializer},
         summary="Book and start paying: returns the Stripe client secret",
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
     )
     @idempotent
     def post(self, request: Request) -> Response:
@@ -163,7 +163,6 @@ class PaymentRefundsView(ListAPIView):
         request=s.RefundCreateSerializer,
         responses={201: s.RefundSerializer},
         summary="Refund all or part of a payment (billing role)",
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
     )
     @idempotent
     def post(self, request: Request, payment_id: str) -> Response:
@@ -257,16 +256,12 @@ class PartnerPaymentListView(ListAPIView):
     serializer_class = s.PartnerPaymentSerializer
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        wanted = self.request.query_params.get("status")
-        if wanted and wanted not in PartnerPayment.Status.values:
-            wanted = "__none__"
-        return partner_payments_for(partner=self.request.auth.partner, status=wanted)
+        filters = query_filters(s.PartnerPaymentFilters, self.request)
+        return partner_payments_for(partner=self.request.auth.partner, **filters)
 
     @extend_schema(
         summary="Your referral fees (paginated)",
-        parameters=[
-            OpenApiParameter("status", str, enum=PartnerPayment.Status.values, required=False)
-        ],
+        parameters=[s.PartnerPaymentFilters],
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)

@@ -16,5 +16,8 @@ urlpatterns = [
     path("api/test/broken-django", views.broken_django_view),
     path("api/test/throttled", views.ThrottledView.as_view()),
     path("api/test/private", views.PrivateView.as_view()),
+    path("api/test/clinic-list", views.ClinicListView.as_view()),
+    path("api/test/strict", views.StrictInputView.as_view()),
+    path("api/test/strict-clinic", views.StrictClinicView.as_view()),
     path("", include("careos.urls")),
 ]
