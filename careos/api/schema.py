@@ -13,6 +13,8 @@ from drf_spectacular.extensions import (
 )
 from drf_spectacular.openapi import AutoSchema
 
+from careos.api.patterns import NO_NUL_PATTERN, NOT_BLANK_PATTERN, url_validators_pattern
+
 PROBLEM_SCHEMA = {
     "type": "object",
     "description": "An RFC 9457 problem document.",
@@ -118,21 +120,15 @@ def require_bodies_with_required_properties(
     return result
 
 
-# What ``str.strip()`` removes (every character whose ``isspace()`` is true), spelled out so
-# ECMA-262 and Python regex engines read the class alike (their ``\s`` differ at the edges).
-WHITESPACE_CLASS = (
-    r"\t-\r\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-)
-NO_NUL_PATTERN = r"^[^\u0000]+$"
-NOT_BLANK_PATTERN = rf"^[^\u0000]*[^\u0000{WHITESPACE_CLASS}][^\u0000]*$"
-
-
 class TextFieldExtension(OpenApiSerializerFieldExtension):
     """A DRF ``CharField`` in a request refuses NUL characters and, unless blank is allowed,
     a value that is only whitespace (it trims the value first): the schema says so with a
-    ``pattern``. Fields with a pattern or format of their own (regex, slug, email, URL) keep it.
-    A blank-allowed field gets a pattern for non-empty values; drf-spectacular adds the empty
-    string as the other ``oneOf`` branch."""
+    ``pattern``. A URL field states the URLs the server takes the same way (``format: uri``
+    alone takes ``https://0.a`` or a 300-character host name, which Django's validator refuses,
+    and refuses the non-ASCII ones it takes; the kernel's serializers enforce this pattern).
+    Fields with a pattern or format of
+    their own (regex, slug, email) keep it. A blank-allowed field gets a pattern for non-empty
+    values; drf-spectacular adds the empty string as the other ``oneOf`` branch."""
 
     target_class = "rest_framework.fields.CharField"
     match_subclasses = True
@@ -140,9 +136,14 @@ class TextFieldExtension(OpenApiSerializerFieldExtension):
     def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
         field = self.target
         schema = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
+        if direction != "request" or field.read_only or schema.get("type") != "string":
+            return schema
+        url = url_validators_pattern(field.validators)
+        if url:
+            schema["pattern"] = url
+            return schema
         constrained = any(isinstance(v, RegexValidator | EmailValidator) for v in field.validators)
-        plain = schema.get("type") == "string" and not {"pattern", "format", "enum"} & set(schema)
-        if direction == "request" and plain and not constrained and not field.read_only:
+        if not constrained and not {"pattern", "format", "enum"} & set(schema):
             schema["pattern"] = NO_NUL_PATTERN if field.allow_blank else NOT_BLANK_PATTERN
         return schema
 

@@ -7,7 +7,8 @@ that sends a number where the schema says string has a bug worth telling it abou
 that changes type on the way in is not what the schema promises. So a field here takes only the
 JSON type the schema states, and anything else is refused with the field's own ``invalid``
 error ("Not a valid string.", "Must be a valid boolean.", …). Query strings are text throughout
-and are left as they are.
+and are left as they are. A URL field also takes only a URL matching the pattern the schema
+publishes for it (``careos.api.patterns.url_pattern``: RFC 3986 and Django's rules at once).
 
 The schema side of the same fields: see ``careos.api.schema.TextFieldExtension``.
 """
@@ -19,6 +20,8 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.fields import Field
 from rest_framework.utils import html
+
+from careos.api.patterns import url_regex, url_validators_pattern
 
 
 def _is_number(value: Any) -> bool:
@@ -38,11 +41,23 @@ def _has_its_type(field: Field, value: Any) -> bool:
     return True
 
 
+def _is_published_url(field: Field, value: str) -> bool:
+    pattern = url_validators_pattern(field.validators)
+    # Untrimmed: a URL with spaces around it is not one (format: uri says so too).
+    return pattern is None or url_regex(pattern).fullmatch(value) is not None
+
+
 def _type_errors(field: Field, value: Any) -> Any:
-    """The errors of a JSON value given to ``field`` that is not of the field's JSON type."""
+    """The errors of a JSON value given to ``field`` that is not of the field's JSON type (or,
+    for a URL field, not a URL of the published pattern)."""
     if value is None:
         return None  # the field's own ``allow_null`` decides
-    if not _has_its_type(field, value):
+    wrong_url = (
+        isinstance(field, serializers.URLField)
+        and isinstance(value, str)
+        and not _is_published_url(field, value)
+    )
+    if not _has_its_type(field, value) or wrong_url:
         return [ErrorDetail(str(field.error_messages["invalid"]), code="invalid")]
     if isinstance(field, serializers.ListField) and isinstance(value, list):
         errors = {i: e for i, item in enumerate(value) if (e := _type_errors(field.child, item))}

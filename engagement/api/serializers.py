@@ -1,4 +1,4 @@
-from django.core.validators import RegexValidator
+from django.core.validators import URLValidator
 from rest_framework import serializers
 
 from careos.api.filters import QueryFilters
@@ -240,7 +240,7 @@ class PushSubscriptionInputSerializer(Serializer):
 
     endpoint = serializers.URLField(
         max_length=1000,
-        validators=[RegexValidator(r"^https://", message="The endpoint must be an https URL.")],
+        validators=[URLValidator(schemes=["https"], message="The endpoint must be an https URL.")],
     )
     keys = PushKeysSerializer()
 

@@ -4,15 +4,18 @@ limit, JSON-only bodies, the CSRF token a session needs to change anything."""
 
 import re
 
+import jsonschema_rs
 import pytest
-from django.conf import settings
-from hypothesis import given
+from django.conf import settings as django_settings
+from django.core.validators import URLValidator
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework import serializers
 from rest_framework.test import APIClient
 
 from careos.api.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH, idempotency_key_valid
-from careos.api.schema import NO_NUL_PATTERN, NOT_BLANK_PATTERN, WHITESPACE_CLASS
+from careos.api.patterns import NO_NUL_PATTERN, NOT_BLANK_PATTERN, WHITESPACE_CLASS, url_pattern
+from careos.api.serializers import Serializer
 from rbac.models import User
 from tests.kernel.api_surface import openapi_schema, operations
 
@@ -48,6 +51,8 @@ def test_every_operation_taking_an_idempotency_key_states_its_pattern_and_length
         ), str(operation)
 
 
+# A shared machine: no per-example deadline, generation may be slow.
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=300) | st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7F)))
 def test_the_idempotency_key_pattern_is_the_one_the_server_checks(key: str):
     assert _schema_accepts_key(key) == idempotency_key_valid(key)
@@ -68,12 +73,103 @@ def _drf_accepts(value: str, *, allow_blank: bool) -> bool:
     return True
 
 
+# A shared machine: no per-example deadline, generation may be slow.
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text() | st.sampled_from(["", " ", "\x1f", "\u3000a ", "a\x00", "\n"]))
 def test_text_patterns_state_what_a_text_field_refuses(value: str):
     not_blank = re.fullmatch(NOT_BLANK_PATTERN, value) is not None
     assert not_blank == _drf_accepts(value, allow_blank=False)
     blank_allowed = value == "" or re.fullmatch(NO_NUL_PATTERN, value) is not None
     assert blank_allowed == _drf_accepts(value, allow_blank=True)
+
+
+URL_PATTERN = url_pattern(URLValidator.schemes)
+URI_FORMAT = jsonschema_rs.validator_for({"type": "string", "format": "uri"}, validate_formats=True)
+
+
+class UrlInput(Serializer):
+    url = serializers.URLField()
+
+
+def _server_takes_url(value: str) -> bool:
+    return UrlInput(data={"url": value}).is_valid()
+
+
+# A shared machine: no per-example deadline, generation may be slow.
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.from_regex(URL_PATTERN, fullmatch=True))
+def test_every_url_the_pattern_matches_the_server_and_format_uri_take(url: str):
+    assert _server_takes_url(url)
+    assert URI_FORMAT.is_valid(url)
+
+
+# A shared machine: no per-example deadline, generation may be slow.
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.text()
+    | st.sampled_from(["https://0.com", "HTTP://Example.COM:8080/a?b#c", " https://a.com"])
+    | st.builds(lambda host: f"https://{host}.com/", st.text(min_size=1))
+    | st.builds(lambda path: f"https://a.com/{path}", st.text())
+)
+def test_the_server_takes_a_url_exactly_when_the_pattern_matches(value: str):
+    assert _server_takes_url(value) == bool(re.fullmatch(URL_PATTERN, value))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://0.a",
+        "https://" + "a" * 60 + (".a" + "b" * 60) * 4 + ".com",
+        "httpS://\u00aep.\u00cb.xn--0LtEpKV.:889",
+        "https://a.com/caf\u00e9",
+        "https://a.com/a b",
+        "https://a.com/?q=[1]",
+        "mailto:a@b.co",
+    ],
+)
+def test_urls_the_server_refuses_the_pattern_refuses(url: str):
+    """Regressions (schemathesis): ``format: uri`` took the first two, which Django's validator
+    refuses; Django's validator took the others, which ``format: uri`` refuses."""
+    assert not _server_takes_url(url)
+    assert not re.fullmatch(URL_PATTERN, url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://partner.example.com/hooks/careos?v=2#x",
+        "https://internal-lb-1234567890.us-east-1.elb.amazonaws.com:8443/hook",
+        "http://127.0.0.1:8000/",
+        "http://localhost/",
+        "https://user:secret@xn--bcher-kva.example/caf%C3%A9",
+        "HTTPS://Example.COM",
+    ],
+)
+def test_urls_clients_use_match_the_pattern(url: str):
+    assert re.fullmatch(URL_PATTERN, url)
+    assert URI_FORMAT.is_valid(url)
+    assert _server_takes_url(url)
+
+
+@pytest.mark.django_db
+def test_an_api_url_field_refuses_what_format_uri_refuses(partner_api_client):
+    """Regression (schemathesis): a non-ASCII URL was stored, then answered against a
+    response schema saying ``format: uri``."""
+    client = partner_api_client(scopes=["manage:partner"])
+    body = {"name": "App", "clientType": "confidential", "grantType": "authorization-code"}
+    refused = client.post(
+        "/api/v1/partners/me/applications",
+        {**body, "webhookUrls": ["https://hooks.example.com/caf\u00e9"]},
+        format="json",
+    )
+    assert refused.status_code == 400
+    assert [e["field"] for e in refused.json()["errors"]] == ["webhookUrls.0"]
+    taken = client.post(
+        "/api/v1/partners/me/applications",
+        {**body, "webhookUrls": ["https://hooks.example.com/caf%C3%A9"]},
+        format="json",
+    )
+    assert taken.status_code == 201, taken.content
 
 
 def test_request_text_fields_carry_their_pattern():
@@ -140,7 +236,7 @@ def test_the_server_refuses_the_empty_list_the_schema_refuses(partner_api_client
 
 def test_the_request_body_limit_is_stated():
     schema = openapi_schema()
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    limit = django_settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     assert schema["info"]["x-max-request-body-bytes"] == limit
     assert f"limited to {limit} bytes" in schema["info"]["description"]
     with_body = [op for op in operations() if "requestBody" in op.spec]
