@@ -15,6 +15,8 @@ class CareosConfig(AppConfig):
     def ready(self) -> None:
         local_state_folders_create()
         register(check_public_base_url, deploy=True)
+        # Registers the kernel's drf-spectacular extensions before any schema is generated.
+        import careos.api.schema  # noqa: F401
 
 
 def local_state_folders_create() -> None:

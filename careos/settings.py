@@ -202,10 +202,10 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": [
         "careos.api.renderers.CamelCaseJSONRenderer",
     ],
+    # JSON only, as the schema says: a form cannot carry the API's nested bodies or its types.
+    # Views that take another format (Twilio's forms, raw signed webhooks) declare their own.
     "DEFAULT_PARSER_CLASSES": [
         "careos.api.parsers.CamelCaseJSONParser",
-        "djangorestframework_camel_case.parser.CamelCaseFormParser",
-        "djangorestframework_camel_case.parser.CamelCaseMultiPartParser",
     ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -244,6 +244,8 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
         "careos.api.schema.add_problem_responses",
+        "careos.api.schema.document_body_size_limit",
+        "careos.api.schema.require_bodies_with_required_properties",
     ],
 }
 

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,21 +29,43 @@ from careos.models import IdempotencyRecord
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+# Printable ASCII without the space (0x21-0x7e): the same class for the server and the schema.
+IDEMPOTENCY_KEY_PATTERN = "^[!-~]+$"
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     name=IDEMPOTENCY_KEY_HEADER,
-    type=OpenApiTypes.STR,
+    type={
+        "type": "string",
+        "minLength": 1,
+        "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH,
+        "pattern": IDEMPOTENCY_KEY_PATTERN,
+    },
     location=OpenApiParameter.HEADER,
     required=False,
     description=(
-        "A unique key (1-255 printable ASCII characters) for this create. Retrying with the "
-        "same key and body returns the original response instead of creating again."
+        f"A unique key (1-{IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters, no spaces) "
+        "for this create. Retrying with the same key and body returns the original response "
+        "instead of creating again."
     ),
 )
-_VALID_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+_VALID_KEY = re.compile(rf"[!-~]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}")
 _STORED_HEADERS = ("Location",)
 
 OwnerRef = Callable[[Request], str | None]
 ViewMethod = Callable[..., Response]
+
+
+def idempotency_key_valid(key: str) -> bool:
+    return _VALID_KEY.fullmatch(key) is not None
+
+
+def invalid_idempotency_key_response() -> Response:
+    return problem_response(
+        status_code=400,
+        code="idempotency_key_invalid",
+        detail=f"Idempotency-Key must be 1-{IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII "
+        "characters, without spaces.",
+    )
 
 
 def default_owner_ref(request: Request) -> str | None:
@@ -104,12 +125,8 @@ def idempotent(
             owner = owner_ref(request) if key is not None else None
             if key is None or owner is None:
                 return method(view, request, *args, **kwargs)
-            if not _VALID_KEY.fullmatch(key):
-                return problem_response(
-                    status_code=400,
-                    code="idempotency_key_invalid",
-                    detail="Idempotency-Key must be 1-255 printable ASCII characters.",
-                )
+            if not idempotency_key_valid(key):
+                return invalid_idempotency_key_response()
             request_hash = request_fingerprint(request)
             record, claimed = idempotency_claim(
                 owner_ref=owner,

@@ -1,28 +1,39 @@
+"""Cursor pagination for every list: ``?cursor=`` from ``next``, page size ``?pageSize=``.
+
+``pageSize`` is a whole number from 1 to ``max_page_size``, given at most once; anything else
+is refused with 400 ``invalid_page_size`` (DRF's own pagination silently falls back to the
+default or clips to the maximum, which hides a client's mistake). The schema states the range.
+
+A cursor that was not issued by a page (not base64, or a position that is not a value of the
+ordering field) is 400 ``invalid_cursor``; it never reaches the database.
+"""
+
+import re
 from base64 import b64decode
 from typing import Any
 from urllib import parse
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import connection, models
-from rest_framework.exceptions import APIException
+from rest_framework import exceptions
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 
+# ASCII digits only (``int`` also reads other scripts' digits), few enough to stay cheap.
+_DIGITS = re.compile(r"[0-9]{1,9}")
 
-class InvalidCursor(APIException):
+
+class InvalidPageSize(exceptions.ValidationError):
+    problem_code = "invalid_page_size"
+
+
+class InvalidCursor(exceptions.APIException):
     status_code = 400
     default_code = "invalid_cursor"
     default_detail = "The cursor is invalid: pass the next or previous link of a page unchanged."
 
 
-class CreatedCursorPagination(CursorPagination):
-    """Newest first, stable under inserts; ``?cursor=`` from ``next``, page size ``?pageSize=``.
-
-    A cursor that was not issued by a page (not base64, or a position that is not a value of
-    the ordering field) is 400 ``invalid_cursor``; it never reaches the database.
-    """
-
-    ordering = ("-created_at", "-pk")
+class StrictCursorPagination(CursorPagination):
     page_size_query_param = "pageSize"
     max_page_size = 200
 
@@ -31,6 +42,40 @@ class CreatedCursorPagination(CursorPagination):
     ) -> list[Any] | None:
         self._model = getattr(queryset, "model", None)
         return super().paginate_queryset(queryset, request, view)
+
+    def get_page_size(self, request: Request) -> int:
+        name = self.page_size_query_param
+        values = request.query_params.getlist(name)
+        if not values:
+            return self.page_size
+        value = values[0]
+        if len(values) == 1 and _DIGITS.fullmatch(value):
+            size = int(value)
+            if 1 <= size <= self.max_page_size:
+                return size
+        raise InvalidPageSize(
+            {
+                name: [
+                    exceptions.ErrorDetail(
+                        f"{name} must be given once, as a whole number from 1 to "
+                        f"{self.max_page_size}.",
+                        code="invalid_page_size",
+                    )
+                ]
+            }
+        )
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": self.max_page_size,
+                    "default": self.page_size,
+                }
+        return parameters
 
     def decode_cursor(self, request: Request) -> Cursor | None:
         """DRF's decoding, strict: exactly the fields ``encode_cursor`` writes, once each."""
@@ -75,3 +120,9 @@ class CreatedCursorPagination(CursorPagination):
         except FieldDoesNotExist:
             return None
         return field if isinstance(field, models.Field) else None
+
+
+class CreatedCursorPagination(StrictCursorPagination):
+    """Newest first, stable under inserts."""
+
+    ordering = ("-created_at", "-pk")

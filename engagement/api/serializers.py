@@ -1,5 +1,8 @@
+from django.core.validators import URLValidator
 from rest_framework import serializers
 
+from careos.api.filters import QueryFilters
+from careos.api.serializers import ModelSerializer, Serializer
 from engagement.models import (
     Campaign,
     Channel,
@@ -13,7 +16,7 @@ from engagement.models import (
 )
 
 
-class TemplateSerializer(serializers.ModelSerializer):
+class TemplateSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
 
     class Meta:
@@ -34,7 +37,7 @@ class TemplateSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
 
 
-class TemplateInputSerializer(serializers.Serializer):
+class TemplateInputSerializer(Serializer):
     key = serializers.SlugField(max_length=64)
     language = serializers.ChoiceField(choices=["en", "es", "fr"])
     description = serializers.CharField(max_length=200, required=False, default="")
@@ -51,14 +54,14 @@ class TemplateInputSerializer(serializers.Serializer):
     is_active = serializers.BooleanField(default=True)
 
 
-class TemplatePreviewSerializer(serializers.Serializer):
+class TemplatePreviewSerializer(Serializer):
     language = serializers.CharField()
     subject = serializers.CharField()
     body = serializers.CharField()
     html_body = serializers.CharField()
 
 
-class ReminderSerializer(serializers.ModelSerializer):
+class ReminderSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
     patient_id = serializers.CharField(source="patient.public_id", read_only=True)
     clinic_id = serializers.CharField(source="clinic.public_id", read_only=True, default=None)
@@ -81,7 +84,7 @@ class ReminderSerializer(serializers.ModelSerializer):
         ]
 
 
-class ReminderInputSerializer(serializers.Serializer):
+class ReminderInputSerializer(Serializer):
     patient_id = serializers.CharField(max_length=40)
     clinic_id = serializers.CharField(max_length=40)
     title = serializers.CharField(max_length=200)
@@ -93,7 +96,7 @@ class ReminderInputSerializer(serializers.Serializer):
     related_ref = serializers.CharField(max_length=40, required=False, default="", allow_blank=True)
 
 
-class TaskSerializer(serializers.ModelSerializer):
+class TaskSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
 
     class Meta:
@@ -101,7 +104,7 @@ class TaskSerializer(serializers.ModelSerializer):
         fields = ["id", "title", "instructions", "due_at", "status", "completed_at", "created_at"]
 
 
-class TaskInputSerializer(serializers.Serializer):
+class TaskInputSerializer(Serializer):
     patient_id = serializers.CharField(max_length=40)
     clinic_id = serializers.CharField(max_length=40)
     title = serializers.CharField(max_length=200)
@@ -111,7 +114,7 @@ class TaskInputSerializer(serializers.Serializer):
     due_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
-class SegmentSerializer(serializers.Serializer):
+class SegmentSerializer(Serializer):
     languages = serializers.ListField(child=serializers.CharField(max_length=8), required=False)
     regions = serializers.ListField(child=serializers.CharField(max_length=32), required=False)
     tags = serializers.ListField(child=serializers.SlugField(max_length=64), required=False)
@@ -123,7 +126,7 @@ class SegmentSerializer(serializers.Serializer):
     inactive_for_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
 
 
-class CampaignSerializer(serializers.ModelSerializer):
+class CampaignSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
     clinic_id = serializers.CharField(source="clinic.public_id", read_only=True)
     progress_percent = serializers.IntegerField(read_only=True)
@@ -151,7 +154,7 @@ class CampaignSerializer(serializers.ModelSerializer):
         ]
 
 
-class CampaignInputSerializer(serializers.Serializer):
+class CampaignInputSerializer(Serializer):
     clinic_id = serializers.CharField(max_length=40)
     name = serializers.CharField(max_length=200)
     channel = serializers.ChoiceField(choices=Channel.choices)
@@ -163,7 +166,7 @@ class CampaignInputSerializer(serializers.Serializer):
     )
 
 
-class CampaignAnalyticsSerializer(serializers.Serializer):
+class CampaignAnalyticsSerializer(Serializer):
     audience_size = serializers.IntegerField()
     targeted = serializers.IntegerField()
     suppressed = serializers.IntegerField()
@@ -176,7 +179,7 @@ class CampaignAnalyticsSerializer(serializers.Serializer):
     task_completions = serializers.IntegerField()
 
 
-class EngagementDaySerializer(serializers.Serializer):
+class EngagementDaySerializer(Serializer):
     day = serializers.DateField()
     sent = serializers.IntegerField()
     delivered = serializers.IntegerField()
@@ -185,7 +188,7 @@ class EngagementDaySerializer(serializers.Serializer):
     tasks_completed = serializers.IntegerField()
 
 
-class MessageSerializer(serializers.ModelSerializer):
+class MessageSerializer(ModelSerializer):
     """The log row: no recipient address and no content (PHI)."""
 
     id = serializers.CharField(source="public_id", read_only=True)
@@ -215,7 +218,7 @@ class MessageSerializer(serializers.ModelSerializer):
         ]
 
 
-class PushSubscriptionSerializer(serializers.ModelSerializer):
+class PushSubscriptionSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
 
     class Meta:
@@ -223,20 +226,26 @@ class PushSubscriptionSerializer(serializers.ModelSerializer):
         fields = ["id", "endpoint", "is_active", "created_at"]
 
 
-class PushKeysSerializer(serializers.Serializer):
+class PushKeysSerializer(Serializer):
+    """Base64url, as browsers give them (padding optional): a P-256 public key (65 bytes) and
+    a 16-byte secret."""
+
     # "p256dh" on the wire: the camelCase parser reads it as p_256dh.
-    p_256dh = serializers.CharField(max_length=200)
-    auth = serializers.CharField(max_length=100)
+    p_256dh = serializers.RegexField(r"^[A-Za-z0-9_-]{87}=?$")
+    auth = serializers.RegexField(r"^[A-Za-z0-9_-]{22}(==)?$")
 
 
-class PushSubscriptionInputSerializer(serializers.Serializer):
+class PushSubscriptionInputSerializer(Serializer):
     """The browser's ``PushSubscription.toJSON()``."""
 
-    endpoint = serializers.URLField(max_length=1000)
+    endpoint = serializers.URLField(
+        max_length=1000,
+        validators=[URLValidator(schemes=["https"], message="The endpoint must be an https URL.")],
+    )
     keys = PushKeysSerializer()
 
 
-class PreferencesSerializer(serializers.Serializer):
+class PreferencesSerializer(Serializer):
     """True when the patient accepts messages on that channel."""
 
     sms = serializers.BooleanField(required=False)
@@ -244,7 +253,7 @@ class PreferencesSerializer(serializers.Serializer):
     push = serializers.BooleanField(required=False)
 
 
-class OptOutSerializer(serializers.ModelSerializer):
+class OptOutSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
 
     class Meta:
@@ -252,12 +261,18 @@ class OptOutSerializer(serializers.ModelSerializer):
         fields = ["id", "channel", "source", "created_at"]
 
 
-class MessageFilterSerializer(serializers.Serializer):
+class MessageFilters(QueryFilters):
     status = serializers.ChoiceField(choices=MessageStatus.choices, required=False)
     channel = serializers.ChoiceField(choices=Channel.choices, required=False)
     purpose = serializers.CharField(max_length=64, required=False)
     campaign_id = serializers.CharField(max_length=40, required=False)
 
 
-class TemplateFilterSerializer(serializers.Serializer):
-    key = serializers.CharField(max_length=64, required=False)
+class TemplateFilters(QueryFilters):
+    key = serializers.CharField(max_length=64, required=False, help_text="Only this purpose key.")
+
+
+class EngagementDaysFilters(QueryFilters):
+    days = serializers.IntegerField(
+        min_value=1, max_value=365, default=30, help_text="The last N days (default 30)."
+    )

@@ -2,12 +2,13 @@
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from careos.api.filters import query_filters
 from careos.api.idempotency import idempotent
 from careos.errors import NotFoundError
 from engagement import selectors
@@ -17,18 +18,19 @@ from engagement.api.serializers import (
     CampaignInputSerializer,
     CampaignSerializer,
     EngagementDaySerializer,
-    MessageFilterSerializer,
+    EngagementDaysFilters,
+    MessageFilters,
     MessageSerializer,
     ReminderInputSerializer,
     ReminderSerializer,
     TaskInputSerializer,
     TaskSerializer,
-    TemplateFilterSerializer,
+    TemplateFilters,
     TemplateInputSerializer,
     TemplatePreviewSerializer,
     TemplateSerializer,
 )
-from engagement.models import Campaign, Channel, Message, MessageStatus, MessageTemplate, Reminder
+from engagement.models import Campaign, Message, MessageTemplate, Reminder
 from engagement.services import campaigns, reminders, templates
 from rbac.api.permissions import HasClinicPermission
 
@@ -56,16 +58,14 @@ class TemplateListView(generics.ListAPIView):
     serializer_class = TemplateSerializer
 
     def get_queryset(self) -> QuerySet[MessageTemplate]:
-        filters = TemplateFilterSerializer(data=self.request.query_params)
-        filters.is_valid(raise_exception=True)
-        key = filters.validated_data.get("key")
+        key = query_filters(TemplateFilters, self.request).get("key")
         queryset = MessageTemplate.objects.all()
         return queryset.filter(key=key) if key else queryset
 
     @extend_schema(
         tags=TAGS,
         summary="List message templates",
-        parameters=[OpenApiParameter("key", str, description="Only this purpose key.")],
+        parameters=[TemplateFilters],
     )
     def get(self, request: Request) -> Response:
         return super().get(request)
@@ -308,7 +308,7 @@ class ClinicEngagementView(PublicIdPathMixin, APIView):
     @extend_schema(
         tags=TAGS,
         summary="Engagement per day for a clinic (last N days)",
-        parameters=[OpenApiParameter("days", int, description="1 to 365, default 30.")],
+        parameters=[EngagementDaysFilters],
         responses=EngagementDaySerializer(many=True),
     )
     def get(self, request: Request, clinic_id: str) -> Response:
@@ -317,10 +317,7 @@ class ClinicEngagementView(PublicIdPathMixin, APIView):
         )
         if clinic is None:
             raise NotFoundError("No such clinic.")
-        try:
-            days = min(max(int(request.query_params.get("days", 30)), 1), 365)
-        except ValueError:
-            days = 30
+        days = query_filters(EngagementDaysFilters, request)["days"]
         rows = selectors.clinic_engagement_over_time(clinic=clinic, days=days)
         return Response(EngagementDaySerializer(rows, many=True).data)
 
@@ -331,14 +328,7 @@ class MessageLogView(generics.ListAPIView):
     serializer_class = MessageSerializer
 
     def get_queryset(self) -> QuerySet[Message]:
-        params = self.request.query_params
-        wanted = {"status": "status", "channel": "channel", "purpose": "purpose"}
-        wanted["campaignId"] = "campaign_id"
-        filters = MessageFilterSerializer(
-            data={field: params[name] for name, field in wanted.items() if params.get(name)}
-        )
-        filters.is_valid(raise_exception=True)
-        values = dict(filters.validated_data)
+        values = query_filters(MessageFilters, self.request)
         campaign = values.pop("campaign_id", None)
         queryset = selectors.messages_for_staff(user=self.request.user).filter(**values)
         if campaign:
@@ -348,12 +338,7 @@ class MessageLogView(generics.ListAPIView):
     @extend_schema(
         tags=TAGS,
         summary="Message log of your clinics (no addresses or content)",
-        parameters=[
-            OpenApiParameter("status", str, enum=[c for c, _ in MessageStatus.choices]),
-            OpenApiParameter("channel", str, enum=[c for c, _ in Channel.choices]),
-            OpenApiParameter("purpose", str),
-            OpenApiParameter("campaignId", str),
-        ],
+        parameters=[MessageFilters],
     )
     def get(self, request: Request) -> Response:
         return super().get(request)

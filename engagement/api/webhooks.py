@@ -7,7 +7,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
@@ -53,10 +53,31 @@ class _TwilioWebhook(APIView):
         )
 
 
-_TWILIO_SCHEMA = {
-    "request": {"application/x-www-form-urlencoded": OpenApiTypes.OBJECT},
-    "auth": [],
-}
+def _twilio_schema(required: dict[str, str], optional: dict[str, str] | None = None) -> dict:
+    """The urlencoded form Twilio posts (it sends more fields than those read here), signed
+    in ``X-Twilio-Signature``: without the form the request is refused with 415."""
+    fields = {**required, **(optional or {})}
+    form = {
+        "type": "object",
+        "properties": {
+            name: {"type": "string", "description": text} for name, text in fields.items()
+        },
+        "required": list(required),
+        "additionalProperties": {"type": "string"},
+    }
+    return {
+        "request": {"application/x-www-form-urlencoded": form},
+        "parameters": [
+            OpenApiParameter(
+                "X-Twilio-Signature",
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="Twilio's signature of the URL and the form (403 when invalid).",
+            )
+        ],
+        "auth": [],
+    }
 
 
 class TwilioStatusCallbackView(_TwilioWebhook):
@@ -64,7 +85,13 @@ class TwilioStatusCallbackView(_TwilioWebhook):
         summary="Twilio delivery status callback",
         responses={204: OpenApiResponse(description="Applied (or ignored)")},
         tags=["engagement webhooks"],
-        **_TWILIO_SCHEMA,
+        **_twilio_schema(
+            {
+                "MessageSid": "The message the status is about.",
+                "MessageStatus": "queued, sent, delivered, undelivered, failed…",
+            },
+            {"ErrorCode": "Twilio's error code, when it failed."},
+        ),
     )
     def post(self, request: Request) -> Response:
         if not _signature_valid(request):
@@ -83,7 +110,7 @@ class TwilioInboundView(_TwilioWebhook):
         summary="Twilio inbound SMS (STOP/START keywords)",
         responses={(200, "text/xml"): OpenApiResponse(OpenApiTypes.STR, description="TwiML")},
         tags=["engagement webhooks"],
-        **_TWILIO_SCHEMA,
+        **_twilio_schema({"From": "The sender's number.", "Body": "The text (STOP, START…)."}),
     )
     def post(self, request: Request) -> HttpResponse:
         if not _signature_valid(request):

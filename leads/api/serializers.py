@@ -8,13 +8,15 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from careos.api.filters import QueryFilters
+from careos.api.serializers import ModelSerializer, Serializer
 from leads.models import HealthcareCategory, Lead, LeadStatus, LostReason
 from leads.services.ingest import ConsentInput, LeadIngestInput
 
 METADATA_MAX_BYTES = 4096
 
 
-class ConsentInputSerializer(serializers.Serializer):
+class ConsentInputSerializer(Serializer):
     given = serializers.BooleanField(required=False, default=False)
     text = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
     method = serializers.CharField(required=False, allow_blank=True, max_length=32, default="")
@@ -26,7 +28,7 @@ class ConsentInputSerializer(serializers.Serializer):
         return value
 
 
-class LeadIngestSerializer(serializers.Serializer):
+class LeadIngestSerializer(Serializer):
     source_lead_id = serializers.CharField(max_length=128)
     encrypted_phone = serializers.CharField(max_length=4096, help_text="Base64 RSA-OAEP-SHA256.")
     key_id = serializers.CharField(max_length=64, help_text="The kid of the public key used.")
@@ -58,18 +60,18 @@ class LeadIngestSerializer(serializers.Serializer):
         )
 
 
-class LeadIngestResultSerializer(serializers.Serializer):
+class LeadIngestResultSerializer(Serializer):
     lead_id = serializers.CharField()
     status = serializers.ChoiceField(choices=LeadStatus.choices)
     welcome_message_queued = serializers.BooleanField()
 
 
-class MoneySerializer(serializers.Serializer):
+class MoneySerializer(Serializer):
     amount = serializers.IntegerField(help_text="Minor units (cents).")
     currency = serializers.CharField()
 
 
-class LeadSerializer(serializers.ModelSerializer):
+class LeadSerializer(ModelSerializer):
     """A lead as its partner sees it: status and attribution, no PHI."""
 
     id = serializers.CharField(source="public_id")
@@ -102,14 +104,16 @@ class LeadSerializer(serializers.ModelSerializer):
         return {"amount": lead.referral_fee_minor, "currency": lead.referral_fee_currency}
 
 
-class LeadFilterSerializer(serializers.Serializer):
-    source_lead_id = serializers.CharField(required=False, allow_blank=True, max_length=128)
+class LeadFilters(QueryFilters):
+    source_lead_id = serializers.CharField(
+        required=False, max_length=128, help_text="Your lead id."
+    )
     status = serializers.ChoiceField(choices=LeadStatus.choices, required=False)
-    created_after = serializers.DateTimeField(required=False)
-    created_before = serializers.DateTimeField(required=False)
+    created_after = serializers.DateTimeField(required=False, help_text="Inclusive.")
+    created_before = serializers.DateTimeField(required=False, help_text="Exclusive.")
 
 
-class JwkSerializer(serializers.Serializer):
+class JwkSerializer(Serializer):
     kty = serializers.CharField()
     kid = serializers.CharField()
     use = serializers.CharField()
@@ -118,7 +122,7 @@ class JwkSerializer(serializers.Serializer):
     e = serializers.CharField()
 
 
-class EncryptionKeySerializer(serializers.Serializer):
+class EncryptionKeySerializer(Serializer):
     kid = serializers.CharField()
     status = serializers.ChoiceField(choices=[("active", "active"), ("retiring", "retiring")])
     algorithm = serializers.CharField()
@@ -129,10 +133,10 @@ class EncryptionKeySerializer(serializers.Serializer):
     decrypt_until = serializers.DateTimeField(allow_null=True)
 
 
-class EncryptionKeyListSerializer(serializers.Serializer):
+class EncryptionKeyListSerializer(Serializer):
     keys = EncryptionKeySerializer(many=True)
 
 
-class ConsentLanguageSerializer(serializers.Serializer):
+class ConsentLanguageSerializer(Serializer):
     language = serializers.CharField()
     text = serializers.CharField()

@@ -15,12 +15,13 @@ from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from careos.api.filters import query_filters
 from careos.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from careos.api.pagination import CreatedCursorPagination
 from leads.api.serializers import (
     ConsentLanguageSerializer,
     EncryptionKeyListSerializer,
-    LeadFilterSerializer,
+    LeadFilters,
     LeadIngestResultSerializer,
     LeadIngestSerializer,
     LeadSerializer,
@@ -114,26 +115,6 @@ class LegacyLeadIngestView(LeadIngestView):
     """``POST /api/leads/ingest``: partners integrated on the seed's path."""
 
 
-_LIST_PARAMETERS = [
-    OpenApiParameter("sourceLeadId", OpenApiTypes.STR, description="Your lead id."),
-    OpenApiParameter(
-        "status",
-        OpenApiTypes.STR,
-        enum=["new", "contacted", "qualified", "assigned", "converted", "lost"],
-    ),
-    OpenApiParameter("createdAfter", OpenApiTypes.DATETIME, description="Inclusive."),
-    OpenApiParameter("createdBefore", OpenApiTypes.DATETIME, description="Exclusive."),
-]
-
-
-_FILTERS = {
-    "sourceLeadId": "source_lead_id",
-    "status": "status",
-    "createdAfter": "created_after",
-    "createdBefore": "created_before",
-}
-
-
 @extend_schema(tags=TAGS)
 class LeadListView(ListAPIView):
     authentication_classes = [PartnerAuthentication]
@@ -143,12 +124,7 @@ class LeadListView(ListAPIView):
     pagination_class = CreatedCursorPagination
 
     def get_queryset(self) -> Any:
-        params = self.request.query_params
-        filters = LeadFilterSerializer(
-            data={name: params[param] for param, name in _FILTERS.items() if param in params}
-        )
-        filters.is_valid(raise_exception=True)
-        wanted = filters.validated_data
+        wanted = query_filters(LeadFilters, self.request)
         queryset = partner_leads(partner=partner_from_request(self.request))
         if "source_lead_id" in wanted:
             queryset = queryset.filter(source_lead_id=wanted["source_lead_id"])
@@ -163,7 +139,7 @@ class LeadListView(ListAPIView):
     @extend_schema(
         operation_id="leads_list",
         summary="Your leads and their status, without PHI (scope read:leads)",
-        parameters=_LIST_PARAMETERS,
+        parameters=[LeadFilters],
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.list(request, *args, **kwargs)

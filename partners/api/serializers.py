@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from careos.api.filters import QueryFilters
+from careos.api.serializers import ModelSerializer, Serializer
 from partners.models import (
     ApiKey,
     Partner,
@@ -11,10 +13,14 @@ from partners.models import (
 )
 from partners.scopes import SCOPE_CHOICES
 
+TEXT_MAX_LENGTH = 5000
+URL_MAX_LENGTH = 2000
 
-class PartnerSerializer(serializers.ModelSerializer):
+
+class PartnerSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
-    website = serializers.URLField(allow_blank=True, required=False)
+    # The column's own limit: the URLField declared here would not carry it otherwise.
+    website = serializers.URLField(allow_blank=True, required=False, max_length=200)
 
     class Meta:
         model = Partner
@@ -31,9 +37,10 @@ class PartnerSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {"description": {"max_length": TEXT_MAX_LENGTH}}
 
 
-class ApiKeySerializer(serializers.ModelSerializer):
+class ApiKeySerializer(ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
     status = serializers.ChoiceField(choices=ApiKey.Status.choices, read_only=True)
     replaced_by = serializers.CharField(
@@ -66,7 +73,7 @@ class IssuedApiKeySerializer(ApiKeySerializer):
         read_only_fields = fields
 
 
-class ApiKeyCreateSerializer(serializers.Serializer):
+class ApiKeyCreateSerializer(Serializer):
     name = serializers.CharField(max_length=120)
     environment = serializers.ChoiceField(choices=ApiKey.Environment.choices, default="live")
     scopes = serializers.ListField(
@@ -78,11 +85,11 @@ class ApiKeyCreateSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
-class ApiKeyRevokeSerializer(serializers.Serializer):
+class ApiKeyRevokeSerializer(Serializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class UsageDaySerializer(serializers.ModelSerializer):
+class UsageDaySerializer(ModelSerializer):
     average_latency_ms = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -99,12 +106,12 @@ class UsageDaySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PingSerializer(serializers.Serializer):
+class PingSerializer(Serializer):
     pong = serializers.BooleanField()
     partner = serializers.CharField(allow_null=True)
 
 
-class ContactSerializer(serializers.ModelSerializer):
+class ContactSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
 
     class Meta:
@@ -113,7 +120,7 @@ class ContactSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at"]
 
 
-class AgreementSerializer(serializers.ModelSerializer):
+class AgreementSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
 
     class Meta:
@@ -134,17 +141,21 @@ class AgreementSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ApplicationSerializer(serializers.ModelSerializer):
+class ApplicationSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
     partner = serializers.CharField(source="partner.public_id", read_only=True)
     client_id = serializers.CharField(
         source="oauth_client.application.client_id", read_only=True, allow_null=True, default=None
     )
-    redirect_uris = serializers.ListField(child=serializers.URLField(), required=False)
+    redirect_uris = serializers.ListField(
+        child=serializers.URLField(max_length=URL_MAX_LENGTH), required=False
+    )
     requested_scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=SCOPE_CHOICES), required=False
     )
-    webhook_urls = serializers.ListField(child=serializers.URLField(), required=False)
+    webhook_urls = serializers.ListField(
+        child=serializers.URLField(max_length=URL_MAX_LENGTH), required=False
+    )
 
     class Meta:
         model = PartnerApplication
@@ -167,6 +178,7 @@ class ApplicationSerializer(serializers.ModelSerializer):
             "client_id",
             "created_at",
         ]
+        extra_kwargs = {"description": {"max_length": TEXT_MAX_LENGTH}}
         read_only_fields = [
             "id",
             "partner",
@@ -181,7 +193,7 @@ class ApplicationSerializer(serializers.ModelSerializer):
         ]
 
 
-class OAuthClientSerializer(serializers.ModelSerializer):
+class OAuthClientSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
     client_id = serializers.CharField(source="application.client_id", read_only=True)
     client_type = serializers.CharField(source="application.client_type", read_only=True)
@@ -212,7 +224,7 @@ class OAuthClientSerializer(serializers.ModelSerializer):
         return client.application.redirect_uris.split()
 
 
-class ClientSecretSerializer(serializers.Serializer):
+class ClientSecretSerializer(Serializer):
     client_id = serializers.CharField()
     client_secret = serializers.CharField(help_text="Shown only this once.")
 
@@ -226,11 +238,11 @@ class ApprovalSerializer(ApplicationSerializer):
         fields = [*ApplicationSerializer.Meta.fields, "client_secret"]
 
 
-class ReasonSerializer(serializers.Serializer):
+class ReasonSerializer(Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
-class NotesSerializer(serializers.Serializer):
+class NotesSerializer(Serializer):
     notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
@@ -240,7 +252,7 @@ class AdminPartnerSerializer(PartnerSerializer):
         read_only_fields = ["id", "status", "status_reason", "status_changed_at", "created_at"]
 
 
-class PartnerStatisticsSerializer(serializers.Serializer):
+class PartnerStatisticsSerializer(Serializer):
     active_api_keys = serializers.IntegerField()
     oauth_clients = serializers.IntegerField()
     contacts = serializers.IntegerField()
@@ -248,3 +260,13 @@ class PartnerStatisticsSerializer(serializers.Serializer):
     current_agreement_version = serializers.CharField(allow_null=True)
     calls_last_30_days = serializers.IntegerField()
     errors_last_30_days = serializers.IntegerField()
+
+
+class AdminPartnerFilters(QueryFilters):
+    status = serializers.ChoiceField(choices=Partner.Status.choices, required=False)
+    tier = serializers.ChoiceField(choices=Partner.Tier.choices, required=False)
+    partner_type = serializers.ChoiceField(choices=Partner.Type.choices, required=False)
+
+
+class AdminApplicationFilters(QueryFilters):
+    status = serializers.ChoiceField(choices=PartnerApplication.Status.choices, required=False)

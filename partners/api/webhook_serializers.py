@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from careos.api.filters import QueryFilters
+from careos.api.serializers import ModelSerializer, Serializer
 from partners.models import (
     EventType,
     PlatformEvent,
@@ -11,7 +13,7 @@ from partners.models import (
 )
 
 
-class EventTypeSerializer(serializers.ModelSerializer):
+class EventTypeSerializer(ModelSerializer):
     class Meta:
         model = EventType
         fields = [
@@ -25,7 +27,7 @@ class EventTypeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class WebhookEndpointSerializer(serializers.ModelSerializer):
+class WebhookEndpointSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
     event_types = serializers.ListField(
         child=serializers.CharField(),
@@ -64,7 +66,7 @@ class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
         read_only_fields = fields
 
 
-class WebhookEndpointCreateSerializer(serializers.Serializer):
+class WebhookEndpointCreateSerializer(Serializer):
     url = serializers.URLField(max_length=1000)
     description = serializers.CharField(max_length=300, required=False, allow_blank=True)
     event_types = serializers.ListField(
@@ -80,7 +82,7 @@ class WebhookEndpointUpdateSerializer(WebhookEndpointCreateSerializer):
     enabled = serializers.BooleanField(required=False)
 
 
-class RotateSecretSerializer(serializers.Serializer):
+class RotateSecretSerializer(Serializer):
     grace_hours = serializers.FloatField(
         min_value=0,
         max_value=24 * 7,
@@ -89,27 +91,27 @@ class RotateSecretSerializer(serializers.Serializer):
     )
 
 
-class RotatedSecretSerializer(serializers.Serializer):
+class RotatedSecretSerializer(Serializer):
     secret = serializers.CharField(help_text="The new signing secret. Shown only this once.")
     previous_secret_expires_at = serializers.DateTimeField()
 
 
-class RecoverSerializer(serializers.Serializer):
+class RecoverSerializer(Serializer):
     since = serializers.DateTimeField()
 
 
-class ReplaySerializer(serializers.Serializer):
+class ReplaySerializer(Serializer):
     since = serializers.DateTimeField()
     event_types = serializers.ListField(
         child=serializers.CharField(max_length=100), required=False, max_length=100
     )
 
 
-class QueuedSerializer(serializers.Serializer):
+class QueuedSerializer(Serializer):
     queued = serializers.IntegerField(help_text="Messages queued for delivery.")
 
 
-class WebhookMessageSerializer(serializers.ModelSerializer):
+class WebhookMessageSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
     event_id = serializers.CharField(source="event.public_id", read_only=True)
     event_type = serializers.CharField(source="event.event_type.name", read_only=True)
@@ -134,7 +136,7 @@ class WebhookMessageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class WebhookAttemptSerializer(serializers.ModelSerializer):
+class WebhookAttemptSerializer(ModelSerializer):
     class Meta:
         model = WebhookAttempt
         fields = [
@@ -150,7 +152,7 @@ class WebhookAttemptSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PlatformEventSerializer(serializers.ModelSerializer):
+class PlatformEventSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
     type = serializers.CharField(source="event_type.name", read_only=True)
     payload = serializers.JSONField(read_only=True)
@@ -161,13 +163,13 @@ class PlatformEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MessageFilterSerializer(serializers.Serializer):
+class EventFilters(QueryFilters):
+    event_type = serializers.CharField(
+        max_length=100, required=False, help_text="e.g. lead.created"
+    )
+    since = serializers.DateTimeField(required=False, help_text="Created at or after.")
+
+
+class MessageFilters(EventFilters):
     status = serializers.ChoiceField(choices=WebhookMessage.Status.choices, required=False)
-    event_type = serializers.CharField(max_length=100, required=False)
-    since = serializers.DateTimeField(required=False)
-    endpoint_id = serializers.CharField(max_length=40, required=False)
-
-
-class EventFilterSerializer(serializers.Serializer):
-    event_type = serializers.CharField(max_length=100, required=False)
-    since = serializers.DateTimeField(required=False)
+    endpoint_id = serializers.CharField(max_length=40, required=False, help_text="whep_… id.")

@@ -2,6 +2,8 @@ from datetime import UTC, datetime
 
 from rest_framework import serializers
 
+from careos.api.filters import QueryFilters
+from careos.api.serializers import ModelSerializer, Serializer
 from payments.models import (
     Booking,
     BookingLineItem,
@@ -17,14 +19,14 @@ from payments.models import (
 LATEST_TIMESTAMP = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
 
 
-class LineItemInputSerializer(serializers.Serializer):
+class LineItemInputSerializer(Serializer):
     kind = serializers.ChoiceField(choices=BookingLineItem.Kind.choices)
     description = serializers.CharField(max_length=200)
     unit_amount = serializers.IntegerField(min_value=0, max_value=10**10, help_text="Minor units.")
     quantity = serializers.IntegerField(min_value=1, max_value=10**4, default=1)
 
 
-class BookingCreateSerializer(serializers.Serializer):
+class BookingCreateSerializer(Serializer):
     clinic_id = serializers.CharField(max_length=40)
     patient_id = serializers.CharField(
         max_length=40, required=False, help_text="Staff only: the patient booked for."
@@ -36,13 +38,13 @@ class BookingCreateSerializer(serializers.Serializer):
     line_items = LineItemInputSerializer(many=True, allow_empty=False, max_length=50)
 
 
-class LineItemSerializer(serializers.ModelSerializer):
+class LineItemSerializer(ModelSerializer):
     class Meta:
         model = BookingLineItem
         fields = ["kind", "description", "quantity", "unit_amount", "amount"]
 
 
-class PaymentSerializer(serializers.ModelSerializer):
+class PaymentSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id")
     refundable_amount = serializers.IntegerField()
 
@@ -61,7 +63,7 @@ class PaymentSerializer(serializers.ModelSerializer):
         ]
 
 
-class BookingSerializer(serializers.ModelSerializer):
+class BookingSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id")
     clinic_id = serializers.CharField(source="clinic.public_id")
     patient_id = serializers.CharField(source="patient.public_id")
@@ -89,13 +91,13 @@ class BookingSerializer(serializers.ModelSerializer):
         ]
 
 
-class PaymentStartSerializer(serializers.Serializer):
+class PaymentStartSerializer(Serializer):
     booking = BookingSerializer()
     payment_id = serializers.CharField()
     client_secret = serializers.CharField(help_text="Give to Stripe.js to confirm the payment.")
 
 
-class RefundCreateSerializer(serializers.Serializer):
+class RefundCreateSerializer(Serializer):
     amount = serializers.IntegerField(
         min_value=1, required=False, help_text="Minor units; omit to refund all that remains."
     )
@@ -103,7 +105,7 @@ class RefundCreateSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
 
 
-class RefundSerializer(serializers.ModelSerializer):
+class RefundSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id")
     payment_id = serializers.CharField(source="payment.public_id")
 
@@ -121,7 +123,7 @@ class RefundSerializer(serializers.ModelSerializer):
         ]
 
 
-class PartnerPaymentSerializer(serializers.ModelSerializer):
+class PartnerPaymentSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id")
 
     class Meta:
@@ -139,7 +141,7 @@ class PartnerPaymentSerializer(serializers.ModelSerializer):
         ]
 
 
-class PartnerPaymentSummarySerializer(serializers.Serializer):
+class PartnerPaymentSummarySerializer(Serializer):
     currency = serializers.CharField()
     pending_amount = serializers.IntegerField()
     pending_count = serializers.IntegerField()
@@ -152,11 +154,11 @@ class PartnerPaymentSummarySerializer(serializers.Serializer):
     minimum_payout = serializers.IntegerField()
 
 
-class PartnerPaymentSummaryListSerializer(serializers.Serializer):
+class PartnerPaymentSummaryListSerializer(Serializer):
     currencies = PartnerPaymentSummarySerializer(many=True)
 
 
-class BusinessRegisterSerializer(serializers.Serializer):
+class BusinessRegisterSerializer(Serializer):
     cvt_api_key = serializers.CharField(
         max_length=500, help_text="Your API key at the billing provider (CVT)."
     )
@@ -164,24 +166,24 @@ class BusinessRegisterSerializer(serializers.Serializer):
     email = serializers.EmailField(help_text="Where billing notices are sent.")
 
 
-class RegisteredBusinessSerializer(serializers.Serializer):
+class RegisteredBusinessSerializer(Serializer):
     id = serializers.CharField(source="public_id", help_text="Your partner id (ptr_…).")
     name = serializers.CharField()
     slug = serializers.CharField(help_text="Sent as X-Platform.")
 
 
-class BusinessRegisteredSerializer(serializers.Serializer):
+class BusinessRegisteredSerializer(Serializer):
     business = RegisteredBusinessSerializer(source="partner")
     api_key = serializers.CharField(
         source="api_key_secret", help_text="Shown once; store it now. Send it as X-API-Key."
     )
 
 
-class StripeEventDataSerializer(serializers.Serializer):
+class StripeEventDataSerializer(Serializer):
     object = serializers.DictField()
 
 
-class StripeEventSerializer(serializers.Serializer):
+class StripeEventSerializer(Serializer):
     """The envelope of a Stripe event, checked before it is stored (the handlers read these)."""
 
     id = serializers.CharField(max_length=255)
@@ -191,11 +193,11 @@ class StripeEventSerializer(serializers.Serializer):
     data = StripeEventDataSerializer()
 
 
-class ReceivedSerializer(serializers.Serializer):
+class ReceivedSerializer(Serializer):
     received = serializers.BooleanField()
 
 
-class SpecialistPayoutSerializer(serializers.ModelSerializer):
+class SpecialistPayoutSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id")
 
     class Meta:
@@ -212,25 +214,25 @@ class SpecialistPayoutSerializer(serializers.ModelSerializer):
         ]
 
 
-class BalanceSerializer(serializers.Serializer):
+class BalanceSerializer(Serializer):
     currency = serializers.CharField()
     gross = serializers.IntegerField(help_text="Completed, paid bookings net of refunds.")
     fee = serializers.IntegerField(help_text="The platform fee.")
     net = serializers.IntegerField(help_text="What the next payout will send.")
 
 
-class BalanceListSerializer(serializers.Serializer):
+class BalanceListSerializer(Serializer):
     balances = BalanceSerializer(many=True)
     minimum_payout = serializers.IntegerField()
 
 
-class InvoiceLineSerializer(serializers.ModelSerializer):
+class InvoiceLineSerializer(ModelSerializer):
     class Meta:
         model = PartnerInvoiceLine
         fields = ["description", "quantity", "unit_amount", "amount"]
 
 
-class PartnerInvoiceSerializer(serializers.ModelSerializer):
+class PartnerInvoiceSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id")
     lines = InvoiceLineSerializer(many=True)
 
@@ -249,3 +251,7 @@ class PartnerInvoiceSerializer(serializers.ModelSerializer):
             "lines",
             "created_at",
         ]
+
+
+class PartnerPaymentFilters(QueryFilters):
+    status = serializers.ChoiceField(choices=PartnerPayment.Status.choices, required=False)

@@ -9,7 +9,6 @@ from django.http import HttpResponse
 from django.utils.translation import get_language_from_request
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
@@ -22,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from careos.actors import Actor
+from careos.api.filters import query_filters
 from careos.api.idempotency import idempotent
 from careos.errors import NotFoundError, PermissionDeniedError
 from partners.api.authentication import PartnerAuthentication
@@ -30,7 +30,7 @@ from partners.api.permissions import RequiresScope
 from partners.scopes import READ_PAYMENTS
 from payments.api import serializers as s
 from payments.api.throttling import BusinessRegisterThrottle
-from payments.models import PartnerPayment, Refund, SpecialistPayout
+from payments.models import Refund, SpecialistPayout
 from payments.selectors import (
     booking_for_user,
     bookings_for_user,
@@ -68,7 +68,6 @@ class BookingListCreateView(ListAPIView):
         request=s.BookingCreateSerializer,
         responses={201: s.PaymentStartSerializer},
         summary="Book and start paying: returns the Stripe client secret",
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
     )
     @idempotent
     def post(self, request: Request) -> Response:
@@ -163,7 +162,6 @@ class PaymentRefundsView(ListAPIView):
         request=s.RefundCreateSerializer,
         responses={201: s.RefundSerializer},
         summary="Refund all or part of a payment (billing role)",
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
     )
     @idempotent
     def post(self, request: Request, payment_id: str) -> Response:
@@ -188,16 +186,12 @@ class PartnerPaymentListView(ListAPIView):
     serializer_class = s.PartnerPaymentSerializer
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        wanted = self.request.query_params.get("status")
-        if wanted and wanted not in PartnerPayment.Status.values:
-            wanted = "__none__"
-        return partner_payments_for(partner=self.request.auth.partner, status=wanted)
+        filters = query_filters(s.PartnerPaymentFilters, self.request)
+        return partner_payments_for(partner=self.request.auth.partner, **filters)
 
     @extend_schema(
         summary="Your referral fees (paginated)",
-        parameters=[
-            OpenApiParameter("status", str, enum=PartnerPayment.Status.values, required=False)
-        ],
+        parameters=[s.PartnerPaymentFilters],
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)

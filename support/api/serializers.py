@@ -6,19 +6,21 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from careos.api.filters import QueryFilters
+from careos.api.serializers import ModelSerializer, Serializer
 from support.businesstime import Schedule, is_open_at
 from support.models import AgentProfile, CsatResponse, Queue, Ticket, TicketComment
 from support.schedules import agent_schedule, calendar_schedule
 from support.sla import sla_state
 
 
-class AttachmentSerializer(serializers.Serializer):
+class AttachmentSerializer(Serializer):
     name = serializers.CharField(max_length=200)
     url = serializers.URLField(max_length=1000)
     content_type = serializers.CharField(max_length=100, required=False, default="")
 
 
-class TicketCreateSerializer(serializers.Serializer):
+class TicketCreateSerializer(Serializer):
     clinic_id = serializers.CharField(
         max_length=40,
         required=False,
@@ -37,17 +39,17 @@ class TicketCreateSerializer(serializers.Serializer):
     attachments = AttachmentSerializer(many=True, required=False, default=list)
 
 
-class CommentCreateSerializer(serializers.Serializer):
+class CommentCreateSerializer(Serializer):
     body = serializers.CharField(max_length=20_000)
     internal = serializers.BooleanField(default=False)
     attachments = AttachmentSerializer(many=True, required=False, default=list)
 
 
-class ReasonSerializer(serializers.Serializer):
+class ReasonSerializer(Serializer):
     reason = serializers.CharField(max_length=1000, required=False, default="", allow_blank=True)
 
 
-class EscalateSerializer(serializers.Serializer):
+class EscalateSerializer(Serializer):
     reason = serializers.CharField(max_length=1000)
 
 
@@ -59,12 +61,12 @@ class PrioritySerializer(ReasonSerializer):
     priority = serializers.ChoiceField(choices=Ticket.Priority.choices)
 
 
-class AssignSerializer(serializers.Serializer):
+class AssignSerializer(Serializer):
     assignee_id = serializers.CharField(max_length=40, allow_null=True)
     queue_id = serializers.CharField(max_length=40, required=False, allow_null=True)
 
 
-class RatingSerializer(serializers.Serializer):
+class RatingSerializer(Serializer):
     rating = serializers.IntegerField(min_value=1, max_value=5)
     comment = serializers.CharField(max_length=5000, required=False, default="", allow_blank=True)
 
@@ -73,15 +75,15 @@ class SurveySerializer(RatingSerializer):
     token = serializers.CharField(max_length=500)
 
 
-class QueueFilterSerializer(serializers.Serializer):
-    queue = serializers.CharField(max_length=40, required=False)
+class QueueFilters(QueryFilters):
+    queue = serializers.CharField(max_length=40, required=False, help_text="Queue id (tq_…)")
     status = serializers.ChoiceField(choices=Ticket.Status.choices, required=False)
     priority = serializers.ChoiceField(choices=Ticket.Priority.choices, required=False)
-    assignee = serializers.CharField(max_length=40, required=False)
+    assignee = serializers.CharField(max_length=40, required=False, help_text="User id, or 'me'")
     sla = serializers.ChoiceField(choices=["breached", "warning", "ok"], required=False)
 
 
-class SlaTargetSerializer(serializers.Serializer):
+class SlaTargetSerializer(Serializer):
     due_at = serializers.DateTimeField(allow_null=True)
     warn_at = serializers.DateTimeField(allow_null=True)
     remaining_business_minutes = serializers.FloatField(allow_null=True)
@@ -90,7 +92,7 @@ class SlaTargetSerializer(serializers.Serializer):
     met = serializers.BooleanField()
 
 
-class SlaSerializer(serializers.Serializer):
+class SlaSerializer(Serializer):
     policy_id = serializers.CharField(allow_null=True)
     paused = serializers.BooleanField()
     first_response = SlaTargetSerializer()
@@ -126,7 +128,7 @@ def sla_data(ticket: Ticket, *, now: datetime, schedule: Schedule | None) -> dic
     return data
 
 
-class TicketSerializer(serializers.ModelSerializer):
+class TicketSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
     clinic_id = serializers.CharField(
         source="clinic.public_id",
@@ -181,7 +183,7 @@ class TicketSerializer(serializers.ModelSerializer):
         return SlaSerializer(data).data
 
 
-class CommentSerializer(serializers.ModelSerializer):
+class CommentSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
     author_id = serializers.SerializerMethodField()
 
@@ -207,7 +209,7 @@ class CommentSerializer(serializers.ModelSerializer):
         return comment.author.public_id if comment.author_id else None
 
 
-class QueueSerializer(serializers.ModelSerializer):
+class QueueSerializer(ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
     clinic_id = serializers.CharField(
         source="clinic.public_id",
@@ -224,7 +226,7 @@ class QueueSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CsatSerializer(serializers.ModelSerializer):
+class CsatSerializer(ModelSerializer):
     ticket_id = serializers.CharField(source="ticket.public_id", read_only=True)
 
     class Meta:
@@ -233,13 +235,13 @@ class CsatSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class WorkingHoursSerializer(serializers.Serializer):
+class WorkingHoursSerializer(Serializer):
     weekday = serializers.IntegerField()
     starts = serializers.TimeField()
     ends = serializers.TimeField()
 
 
-class PublishedAgentSerializer(serializers.Serializer):
+class PublishedAgentSerializer(Serializer):
     id = serializers.CharField(source="user.public_id")
     clinic_id = serializers.CharField(source="clinic.public_id")
     languages = serializers.ListField(child=serializers.CharField())

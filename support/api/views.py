@@ -13,6 +13,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from careos.actors import Actor
+from careos.api.filters import query_filters
+from careos.api.idempotency import (
+    IDEMPOTENCY_KEY_HEADER,
+    IDEMPOTENCY_KEY_PARAMETER,
+    idempotency_key_valid,
+    invalid_idempotency_key_response,
+)
 from careos.errors import DomainError, NotFoundError
 from partners.api.authentication import PartnerAuthentication
 from rbac.models import Clinic, User
@@ -82,9 +89,13 @@ class TicketListCreateView(ListAPIView):
     @extend_schema(
         request=s.TicketCreateSerializer,
         responses={201: s.TicketSerializer, 200: s.TicketSerializer},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
     )
     def post(self, request: Request) -> Response:
+        # The service's own per-requester dedupe; the key follows the API-wide rules.
+        idempotency_key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
+        if idempotency_key is not None and not idempotency_key_valid(idempotency_key):
+            return invalid_idempotency_key_response()
         data = s.TicketCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
@@ -110,7 +121,7 @@ class TicketListCreateView(ListAPIView):
             actor=caller.actor,
             requester=user,
             requester_partner=caller.partner,
-            idempotency_key=request.headers.get("Idempotency-Key", "")[:100],
+            idempotency_key=idempotency_key or "",
             request=request,
         )
         return _ticket_response(request, ticket, 201 if created else 200)
@@ -124,22 +135,12 @@ class AgentTicketListView(ListAPIView):
     permission_classes = [IsAgent]
     serializer_class = s.TicketSerializer
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("queue", str, description="Queue id (tq_…)"),
-            OpenApiParameter("status", str, enum=Ticket.Status.values),
-            OpenApiParameter("priority", str, enum=Ticket.Priority.values),
-            OpenApiParameter("assignee", str, description="User id, or 'me'"),
-            OpenApiParameter("sla", str, enum=["breached", "warning", "ok"]),
-        ]
-    )
+    @extend_schema(parameters=[s.QueueFilters])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Ticket]:
-        filters = s.QueueFilterSerializer(data=self.request.query_params)
-        filters.is_valid(raise_exception=True)
-        params = filters.validated_data
+        params = query_filters(s.QueueFilters, self.request)
         qs = selectors.tickets_for_agent(user=self.request.user)
         if params.get("queue"):
             qs = qs.filter(queue__public_id=params["queue"])

@@ -111,7 +111,7 @@ class Ticket(TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="assigned_tickets",
     )
-    idempotency_key = models.CharField(max_length=100, blank=True)
+    idempotency_key = models.CharField(max_length=255, blank=True)
 
     # SLA: due and warning (80%) instants as columns so the sweep is set-based.
     sla_policy = models.ForeignKey(

@@ -203,6 +203,38 @@ def test_patient_push_subscription_and_preferences(patient):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("p256dh", "auth"),
+    [
+        (P256DH[:-1], AUTH),  # 64 bytes: not a P-256 key
+        (P256DH.replace("_", "/"), AUTH),  # standard base64, not base64url
+        (P256DH, AUTH + "A"),
+    ],
+)
+def test_push_subscription_keys_are_base64url_of_the_right_length(patient, p256dh, auth):
+    """Regression (schemathesis): the schema said any string; now it states the pattern."""
+    response = client_for(patient).post(
+        "/api/v1/me/push-subscriptions",
+        {"endpoint": "https://push.example.net/abc", "keys": {"p256dh": p256dh, "auth": auth}},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+    assert not PushSubscription.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_push_endpoint_must_be_https_as_the_schema_says(patient):
+    response = client_for(patient).post(
+        "/api/v1/me/push-subscriptions",
+        {"endpoint": "http://push.example.net/abc", "keys": {"p256dh": P256DH, "auth": AUTH}},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert [e["field"] for e in response.json()["errors"]] == ["endpoint"]
+
+
+@pytest.mark.django_db
 def test_bad_filters_and_odd_ids_are_4xx(admin_user):
     client = client_for(admin_user)
     assert client.get("/api/v1/engagement/messages?status=bogus").status_code == 400

@@ -18,5 +18,8 @@ urlpatterns = [
     path("api/test/throttled", views.ThrottledView.as_view()),
     path("api/test/private", views.PrivateView.as_view()),
     path("api/test/unbounded-status", views.UnboundedStatusView.as_view()),
+    path("api/test/clinic-list", views.ClinicListView.as_view()),
+    path("api/test/strict", views.StrictInputView.as_view()),
+    path("api/test/strict-clinic", views.StrictClinicView.as_view()),
     path("", include("careos.urls")),
 ]

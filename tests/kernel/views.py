@@ -7,13 +7,17 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from rest_framework import serializers
+from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
+from careos.api.filters import QueryFilters, query_filters
 from careos.api.idempotency import idempotent
+from careos.api.pagination import CreatedCursorPagination
+from careos.api.serializers import ModelSerializer, Serializer
 from careos.errors import ConflictError
 from careos.models import IdempotencyRecord
 from rbac.models import Clinic
@@ -164,3 +168,71 @@ class UnboundedStatusView(APIView):
                 response_status=data.validated_data["status"],
             )
         return Response({"ok": True}, status=201)
+
+
+class ClinicFilters(QueryFilters):
+    timezone = serializers.ChoiceField(choices=["UTC", "America/New_York"], required=False)
+    name_contains = serializers.CharField(max_length=50, required=False)
+    created_after = serializers.DateTimeField(required=False)
+
+
+class ClinicListSerializer(ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+
+    class Meta:
+        model = Clinic
+        fields = ["id", "name", "slug"]
+
+
+class ClinicListView(ListAPIView):
+    """Paginated and filtered like every list of the API."""
+
+    permission_classes = [AllowAny]
+    serializer_class = ClinicListSerializer
+    pagination_class = CreatedCursorPagination
+
+    def get_queryset(self) -> Any:
+        filters = query_filters(ClinicFilters, self.request)
+        queryset = Clinic.objects.all()
+        if "name_contains" in filters:
+            queryset = queryset.filter(name__contains=filters.pop("name_contains"))
+        if "created_after" in filters:
+            queryset = queryset.filter(created_at__gte=filters.pop("created_after"))
+        return queryset.filter(**filters)
+
+
+class LabelSerializer(Serializer):
+    text = serializers.CharField()
+
+
+class StrictInputSerializer(Serializer):
+    name = serializers.CharField(max_length=20)
+    nickname = serializers.CharField(required=False, allow_null=True)
+    email = serializers.EmailField(required=False)
+    count = serializers.IntegerField(required=False)
+    active = serializers.BooleanField(required=False)
+    ratio = serializers.FloatField(required=False)
+    tags = serializers.ListField(child=serializers.CharField(), required=False)
+    labels = serializers.DictField(child=serializers.CharField(), required=False)
+    label = LabelSerializer(required=False)
+    notes = LabelSerializer(many=True, required=False)
+
+
+class StrictInputView(APIView):
+    permission_classes = [AllowAny]
+
+    def post(self, request: Request) -> Response:
+        data = StrictInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(data.validated_data)
+
+
+class StrictClinicView(APIView):
+    """A model serializer's string fields are strict too."""
+
+    permission_classes = [AllowAny]
+
+    def post(self, request: Request) -> Response:
+        data = ClinicListSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(data.validated_data)

@@ -65,6 +65,26 @@ def test_create_is_idempotent(frozen, patient_client, clinic) -> None:
     assert Ticket.objects.count() == 1
 
 
+@pytest.mark.parametrize("key", ["", "has space", "caf\u00e9", "k" * 256])
+def test_an_idempotency_key_outside_the_api_wide_rules_is_refused(
+    frozen, patient_client, clinic, key: str
+) -> None:
+    payload = {"clinicId": clinic.public_id, "subject": "Help"}
+    response = patient_client.post(TICKETS, payload, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert response.status_code == 400
+    assert response.json()["code"] == "idempotency_key_invalid"
+    assert not Ticket.objects.exists()
+
+
+def test_idempotency_keys_are_compared_whole(frozen, patient_client, clinic) -> None:
+    """Keys were cut to 100 characters: two that shared those were one ticket."""
+    payload = {"clinicId": clinic.public_id, "subject": "Help"}
+    for key in ("k" * 200 + "a", "k" * 200 + "b"):
+        response = patient_client.post(TICKETS, payload, format="json", HTTP_IDEMPOTENCY_KEY=key)
+        assert response.status_code == 201
+    assert Ticket.objects.count() == 2
+
+
 def test_bad_input_is_a_problem_listing_fields(frozen, patient_client, clinic) -> None:
     response = patient_client.post(
         TICKETS, {"clinicId": clinic.public_id, "priority": "asap"}, format="json"

@@ -13,9 +13,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from careos.api.filters import query_filters
 from careos.errors import NotFoundError
 from partners.api.permissions import IsPlatformAdmin
 from partners.api.serializers import (
+    AdminApplicationFilters,
+    AdminPartnerFilters,
     AdminPartnerSerializer,
     ApplicationSerializer,
     ApprovalSerializer,
@@ -41,20 +44,11 @@ class AdminPartnerListView(AdminMixin, ListModelMixin, GenericAPIView):
     serializer_class = AdminPartnerSerializer
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        queryset = Partner.objects.all()
-        for field in ("status", "tier", "partner_type"):
-            value = self.request.query_params.get(field)
-            if value:
-                queryset = queryset.filter(**{field: value})
-        return queryset
+        return Partner.objects.filter(**query_filters(AdminPartnerFilters, self.request))
 
     @extend_schema(
         summary="List partners",
-        parameters=[
-            OpenApiParameter("status", OpenApiTypes.STR, enum=Partner.Status.values),
-            OpenApiParameter("tier", OpenApiTypes.STR, enum=Partner.Tier.values),
-            OpenApiParameter("partnerType", OpenApiTypes.STR, enum=Partner.Type.values),
-        ],
+        parameters=[AdminPartnerFilters],
     )
     def get(self, request: Request) -> Response:
         return self.list(request)
@@ -145,13 +139,11 @@ class AdminApplicationListView(AdminMixin, ListModelMixin, GenericAPIView):
     serializer_class = ApplicationSerializer
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        queryset = partner_applications()
-        wanted = self.request.query_params.get("status")
-        return queryset.filter(status=wanted) if wanted else queryset
+        return partner_applications().filter(**query_filters(AdminApplicationFilters, self.request))
 
     @extend_schema(
         summary="Applications of every partner",
-        parameters=[OpenApiParameter("status", OpenApiTypes.STR)],
+        parameters=[AdminApplicationFilters],
     )
     def get(self, request: Request) -> Response:
         return self.list(request)

@@ -3,8 +3,7 @@
 from datetime import date, timedelta
 
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin
@@ -12,7 +11,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from careos.api.pagination import CreatedCursorPagination
+from careos.api.filters import QueryFilters, query_filters
+from careos.api.pagination import StrictCursorPagination
 from careos.errors import NotFoundError
 from partners.api.authentication import PartnerAuthentication
 from partners.api.base import PartnerAPIView
@@ -154,13 +154,13 @@ class ApiKeyRevokeView(PartnerAPIView):
         return Response(ApiKeySerializer(api_key).data)
 
 
-class UsagePagination(CreatedCursorPagination):
+class UsagePagination(StrictCursorPagination):
     ordering = ("-day", "-pk")
 
 
-class UsageQuerySerializer(serializers.Serializer):
-    since = serializers.DateField(required=False)
-    until = serializers.DateField(required=False)
+class UsageFilters(QueryFilters):
+    since = serializers.DateField(required=False, help_text="First day (default: 30 days ago).")
+    until = serializers.DateField(required=False, help_text="Last day (default: today).")
 
 
 @extend_schema(tags=TAGS)
@@ -170,21 +170,15 @@ class UsageView(ListModelMixin, PartnerGenericAPIView):
     serializer_class = UsageDaySerializer
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "since", OpenApiTypes.DATE, description="First day (default: 30 days ago)."
-            ),
-            OpenApiParameter("until", OpenApiTypes.DATE, description="Last day (default: today)."),
-        ],
+        parameters=[UsageFilters],
         summary="Your API usage per day and endpoint (scope read:partner); updated every minute",
     )
     def get(self, request: Request) -> Response:
         return self.list(request)
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        query = UsageQuerySerializer(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
+        filters = query_filters(UsageFilters, self.request)
         today = timezone.now().date()
-        since: date = query.validated_data.get("since", today - timedelta(days=30))
-        until: date = query.validated_data.get("until", today)
+        since: date = filters.get("since", today - timedelta(days=30))
+        until: date = filters.get("until", today)
         return partner_usage(partner=partner_from_request(self.request), since=since, until=until)

@@ -7,23 +7,22 @@ Scopes: ``read:webhooks`` to read, ``manage:webhooks`` to change. Every lookup g
 from datetime import timedelta
 from typing import Any
 
-from djangorestframework_camel_case.util import underscoreize
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from careos.api.filters import query_filters
 from careos.api.pagination import CreatedCursorPagination
 from partners.api.authentication import PartnerAuthentication
 from partners.api.base import PartnerAPIView
 from partners.api.permissions import RequiresScope
 from partners.api.webhook_serializers import (
-    EventFilterSerializer,
+    EventFilters,
     EventTypeSerializer,
-    MessageFilterSerializer,
+    MessageFilters,
     PlatformEventSerializer,
     QueuedSerializer,
     RecoverSerializer,
@@ -61,13 +60,6 @@ class _PartnerListView(ListModelMixin, GenericAPIView):
     authentication_classes = [PartnerAuthentication]
     permission_classes = [RequiresScope]
     required_scopes: str | dict[str, str | None] | None = None
-
-
-def _query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    # Query parameters arrive camelCase like bodies do (the parser only converts bodies).
-    query = serializer_class(data=underscoreize(request.query_params.dict()))
-    query.is_valid(raise_exception=True)
-    return query.validated_data
 
 
 def _body(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
@@ -251,27 +243,19 @@ class EndpointReplayView(PartnerAPIView):
         return Response({"queued": queued}, status=status.HTTP_202_ACCEPTED)
 
 
-MESSAGE_FILTERS = [
-    OpenApiParameter("status", OpenApiTypes.STR, enum=["pending", "delivered", "failed"]),
-    OpenApiParameter("eventType", OpenApiTypes.STR, description="e.g. lead.created"),
-    OpenApiParameter("since", OpenApiTypes.DATETIME, description="Created at or after."),
-    OpenApiParameter("endpointId", OpenApiTypes.STR, description="whep_… id."),
-]
-
-
 @extend_schema(tags=TAGS)
 class MessageListView(_PartnerListView):
     required_scopes = {"GET": READ_WEBHOOKS}
     serializer_class = WebhookMessageSerializer
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        filters = _query(MessageFilterSerializer, self.request)
+        filters = query_filters(MessageFilters, self.request)
         return selectors.partner_webhook_messages(
             partner=partner_from_request(self.request), **filters
         )
 
     @extend_schema(
-        parameters=MESSAGE_FILTERS,
+        parameters=[MessageFilters],
         summary="Your webhook messages (read:webhooks)",
         operation_id="webhooks_messages_list",
     )
@@ -338,10 +322,7 @@ class EventListView(_PartnerListView):
     serializer_class = PlatformEventSerializer
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("eventType", OpenApiTypes.STR, description="e.g. lead.created"),
-            OpenApiParameter("since", OpenApiTypes.DATETIME, description="Created at or after."),
-        ],
+        parameters=[EventFilters],
         summary="Your events, kept for replay (read:webhooks)",
         operation_id="webhooks_events_list",
     )
@@ -349,7 +330,7 @@ class EventListView(_PartnerListView):
         return self.list(request)
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        filters = _query(EventFilterSerializer, self.request)
+        filters = query_filters(EventFilters, self.request)
         return selectors.partner_events(partner=partner_from_request(self.request), **filters)
 
 
