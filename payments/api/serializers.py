@@ -163,7 +163,7 @@ class BusinessRegisterSerializer(Serializer):
         max_length=500, help_text="Your API key at the billing provider (CVT)."
     )
     business_name = serializers.CharField(max_length=200)
-    email = serializers.EmailField(help_text="Where billing notices are sent.")
+    email = serializers.EmailField(max_length=254, help_text="Where billing notices are sent.")
 
 
 class RegisteredBusinessSerializer(Serializer):
