@@ -244,7 +244,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
         "careos.api.schema.add_problem_responses",
-        "careos.api.schema.document_body_size_limit",
+        "careos.api.schema.document_request_limits",
         "careos.api.schema.require_bodies_with_required_properties",
     ],
 }

@@ -1,6 +1,6 @@
 """What the OpenAPI schema says beyond drf-spectacular's defaults, so it states every limit the
-server enforces: the problem+json error responses of every operation, the request body size
-limit, what a text field refuses (``TextFieldExtension``), list lengths, and the CSRF token a
+server enforces: the problem+json error responses of every operation, the request size
+limits, what a text field refuses (``TextFieldExtension``), list lengths, and the CSRF token a
 session needs for a change (``SessionWithCsrfScheme``)."""
 
 from typing import Any
@@ -12,6 +12,7 @@ from drf_spectacular.extensions import (
     OpenApiSerializerFieldExtension,
 )
 from drf_spectacular.openapi import AutoSchema
+from gunicorn.config import LimitRequestLine
 
 from careos.api.patterns import NO_NUL_PATTERN, NOT_BLANK_PATTERN, url_validators_pattern
 
@@ -76,29 +77,39 @@ def add_problem_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, An
     return result
 
 
-def document_body_size_limit(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """The request body limit (``DATA_UPLOAD_MAX_MEMORY_SIZE``) in the API description and as
-    ``x-max-request-body-bytes`` on every operation that takes a body."""
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+def document_request_limits(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """The size limits a request meets before any view: the body (Django's
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE``, 413 problem+json) and the request line, method, path and
+    query string together (gunicorn's ``limit_request_line``, 414 text/html from gunicorn
+    itself), in the API description, as ``x-max-request-body-bytes`` and
+    ``x-max-request-line-bytes``, and as documented responses."""
+    body_limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    line_limit = LimitRequestLine.default
     info = result.setdefault("info", {})
     info["description"] = (
-        f"{info.get('description', '')} Request bodies are limited to {limit} bytes; a larger "
-        "one is refused with 413."
+        f"{info.get('description', '')} Request bodies are limited to {body_limit} bytes (413), "
+        f"the request line (method, path and query string) to {line_limit} bytes (414, "
+        "answered by the web server in text/html)."
     ).strip()
-    info["x-max-request-body-bytes"] = limit
+    info["x-max-request-body-bytes"] = body_limit
+    info["x-max-request-line-bytes"] = line_limit
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    too_long = {
+        "description": f"Request line longer than {line_limit} bytes",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
     for path_item in result.get("paths", {}).values():
         for operation in path_item.values():
-            if isinstance(operation, dict) and "requestBody" in operation:
-                operation["x-max-request-body-bytes"] = limit
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            operation["responses"].setdefault("414", too_long)
+            if "requestBody" in operation:
+                operation["x-max-request-body-bytes"] = body_limit
                 operation["responses"].setdefault(
                     "413",
                     {
-                        "description": f"Request body larger than {limit} bytes",
-                        "content": {
-                            "application/problem+json": {
-                                "schema": {"$ref": "#/components/schemas/Problem"}
-                            }
-                        },
+                        "description": f"Request body larger than {body_limit} bytes",
+                        "content": problem,
                     },
                 )
     return result

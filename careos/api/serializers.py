@@ -43,8 +43,10 @@ def _has_its_type(field: Field, value: Any) -> bool:
 
 def _is_published_url(field: Field, value: str) -> bool:
     pattern = url_validators_pattern(field.validators)
+    if pattern is None or value == "":
+        return True  # not a URL field, or an empty value its ``allow_blank`` decides on
     # Untrimmed: a URL with spaces around it is not one (format: uri says so too).
-    return pattern is None or url_regex(pattern).fullmatch(value) is not None
+    return url_regex(pattern).fullmatch(value) is not None
 
 
 def _type_errors(field: Field, value: Any) -> Any:
