@@ -3,7 +3,7 @@
     python .ci/smoke_checks.py wait --timeout 120 --pid PID URL...
     python .ci/smoke_checks.py docs BASE_URL
     python .ci/smoke_checks.py admin BASE_URL CREDENTIALS_JSON
-    python .ci/smoke_checks.py session-headers BASE_URL CREDENTIALS_JSON
+    python .ci/smoke_checks.py session BASE_URL CREDENTIALS_JSON
     python .ci/smoke_checks.py credential CREDENTIALS_JSON KEY
     python .ci/smoke_checks.py schemathesis-report REPORT_DIR EXIT_CODE
     python .ci/smoke_checks.py schemathesis-coverage REPORT_DIR...
@@ -121,18 +121,18 @@ def admin_login(base_url: str, *, username: str, password: str) -> http.cookieja
     return jar
 
 
-def print_session_headers(base_url: str, credentials_file: Path) -> None:
-    """HTTP headers of a signed-in demo admin (session cookie, CSRF token), one per line, for
-    schemathesis to reach the staff endpoints; nothing when no demo admin is recorded."""
+def print_session(base_url: str, credentials_file: Path) -> None:
+    """The demo admin's signed-in session for schemathesis, as ``CAREOS_SESSION_ID=…`` and
+    ``CAREOS_CSRF_TOKEN=…`` lines (the schema's ``cookieAuth``, ``csrfCookie`` and
+    ``csrfHeader``); nothing when no demo admin is recorded."""
     credentials = read_credentials(credentials_file)
     username, password = credentials.get("adminUsername"), credentials.get("adminPassword")
     if not username or not password:
         return
     jar = admin_login(base_url, username=str(username), password=str(password))
     cookies = {cookie.name: cookie.value for cookie in jar}
-    print("Cookie: " + "; ".join(f"{name}={value}" for name, value in cookies.items()))
-    print(f"X-CSRFToken: {cookies.get('csrftoken', '')}")
-    print(f"Referer: {base_url}/")
+    print(f"CAREOS_SESSION_ID={cookies.get('sessionid', '')}")
+    print(f"CAREOS_CSRF_TOKEN={cookies.get('csrftoken', '')}")
 
 
 def check_admin(base_url: str, credentials_file: Path) -> None:
@@ -215,7 +215,7 @@ def main(argv: list[str]) -> int:
     admin = sub.add_parser("admin")
     admin.add_argument("base_url")
     admin.add_argument("credentials", type=Path)
-    session = sub.add_parser("session-headers")
+    session = sub.add_parser("session")
     session.add_argument("base_url")
     session.add_argument("credentials", type=Path)
     credential = sub.add_parser("credential")
@@ -235,8 +235,8 @@ def main(argv: list[str]) -> int:
             check_docs(args.base_url.rstrip("/"))
         elif args.command == "admin":
             check_admin(args.base_url.rstrip("/"), args.credentials)
-        elif args.command == "session-headers":
-            print_session_headers(args.base_url.rstrip("/"), args.credentials)
+        elif args.command == "session":
+            print_session(args.base_url.rstrip("/"), args.credentials)
         elif args.command == "credential":
             value = read_credentials(args.credentials).get(args.key)
             print(value if isinstance(value, str) else "")

@@ -33,7 +33,26 @@ _USERINFO = rf"(?:{_USER}+(?::{_USER}*)?@)?"
 # 40 characters, the last 47).
 _LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,38}[a-zA-Z0-9])?"
 _TOP_LABEL = r"(?:[a-zA-Z][a-zA-Z-]{0,45}[a-zA-Z]|[xX][nN]--[a-zA-Z0-9]{0,42}[a-zA-Z0-9])"
-_HOST = rf"(?:{URLValidator.ipv4_re}|{_LABEL}(?:\.{_LABEL}){{0,4}}\.{_TOP_LABEL}\.?|localhost)"
+# RFC 3986's IPv6address, in brackets.
+_H16 = r"[0-9A-Fa-f]{1,4}"
+_LS32 = rf"(?:{_H16}:{_H16}|{URLValidator.ipv4_re})"
+_IPV6 = "|".join(
+    [
+        rf"(?:{_H16}:){{6}}{_LS32}",
+        rf"::(?:{_H16}:){{5}}{_LS32}",
+        rf"(?:{_H16})?::(?:{_H16}:){{4}}{_LS32}",
+        rf"(?:(?:{_H16}:){{0,1}}{_H16})?::(?:{_H16}:){{3}}{_LS32}",
+        rf"(?:(?:{_H16}:){{0,2}}{_H16})?::(?:{_H16}:){{2}}{_LS32}",
+        rf"(?:(?:{_H16}:){{0,3}}{_H16})?::{_H16}:{_LS32}",
+        rf"(?:(?:{_H16}:){{0,4}}{_H16})?::{_LS32}",
+        rf"(?:(?:{_H16}:){{0,5}}{_H16})?::{_H16}",
+        rf"(?:(?:{_H16}:){{0,6}}{_H16})?::",
+    ]
+)
+_HOST = (
+    rf"(?:{URLValidator.ipv4_re}|\[(?:{_IPV6})\]"
+    rf"|{_LABEL}(?:\.{_LABEL}){{0,4}}\.{_TOP_LABEL}\.?|localhost)"
+)
 
 
 def url_validators_pattern(validators: Iterable[Any]) -> str | None:
@@ -55,8 +74,8 @@ def url_regex(pattern: str) -> re.Pattern[str]:
 
 def url_pattern(schemes: Iterable[str]) -> str:
     """A URL both ``format: uri`` (RFC 3986) and Django's ``URLValidator`` take, for these
-    schemes: a little stricter than either (no IPv6 or non-ASCII host, at most 6 host labels),
-    so a URL that matches is one the server takes and the schema allows."""
+    schemes: a little stricter than either (no non-ASCII host, at most 6 host labels), so a URL
+    that matches is one the server takes and the schema allows."""
 
     def any_case(text: str) -> str:
         return "".join(f"[{c.upper()}{c}]" if c.isalpha() else re.escape(c) for c in text)

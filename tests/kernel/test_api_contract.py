@@ -124,6 +124,7 @@ def test_the_server_takes_a_url_exactly_when_the_pattern_matches(value: str):
         "https://a.com/caf\u00e9",
         "https://a.com/a b",
         "https://a.com/?q=[1]",
+        "https://[:::1]/",
         "mailto:a@b.co",
     ],
 )
@@ -140,6 +141,8 @@ def test_urls_the_server_refuses_the_pattern_refuses(url: str):
         "https://partner.example.com/hooks/careos?v=2#x",
         "https://internal-lb-1234567890.us-east-1.elb.amazonaws.com:8443/hook",
         "http://127.0.0.1:8000/",
+        "http://[::1]:8000/",
+        "https://[2001:db8::1.2.3.4]/",
         "http://localhost/",
         "https://user:secret@xn--bcher-kva.example/caf%C3%A9",
         "HTTPS://Example.COM",
