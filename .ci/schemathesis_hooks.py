@@ -45,6 +45,8 @@ RULES_THE_SCHEMA_CANNOT_STATE = {
     "invalid_webhook_url": "a URL we call must resolve to a public address (SSRF guard); "
     "the generated host names do not resolve",
     "push_subscription_invalid": "as invalid_webhook_url, for a browser's push endpoint",
+    "invalid_assignee": "a ticket is assigned only to an agent of the ticket's clinic",
+    "internal_note_forbidden": "only agents may add internal notes (a role rule)",
 }
 # Field error codes of a 400 validation_error, for the same kind of rule.
 FIELD_RULES_THE_SCHEMA_CANNOT_STATE = {
@@ -61,10 +63,25 @@ REJECT_NEEDS_A_REASON = (
 )
 
 
+# The kernel's JSON parser refuses an integer beyond 64 bits anywhere in a body (no column
+# holds one), undeclared properties included: the schema bounds every declared integer, but JSON
+# Schema cannot bound the numbers of properties it does not declare.
+BEYOND_64_BITS = ("9223372036854775807", "-9223372036854775808")
+
+
+def _beyond_64_bits(error: dict[str, Any]) -> bool:
+    message = str(error.get("message") or "")
+    return error.get("code") in ("min_value", "max_value") and message.rstrip(".").endswith(
+        BEYOND_64_BITS
+    )
+
+
 def _explained(operation: str, error: dict[str, Any]) -> bool:
     code = error.get("code")
-    return code in FIELD_RULES_THE_SCHEMA_CANNOT_STATE or (
-        (operation, error.get("field"), code) == REJECT_NEEDS_A_REASON
+    return (
+        code in FIELD_RULES_THE_SCHEMA_CANNOT_STATE
+        or _beyond_64_bits(error)
+        or (operation, error.get("field"), code) == REJECT_NEEDS_A_REASON
     )
 
 
