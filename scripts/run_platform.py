@@ -82,6 +82,10 @@ def _pump(name: str, stream: IO[bytes]) -> None:
 
 
 def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    # Ignore the next stop signals before raising: a second SIGTERM (the process group's and
+    # make's) arriving before the handler below would otherwise interrupt the clean stop.
+    for other in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(other, signal.SIG_IGN)
     raise StopRequested(signum)
 
 
