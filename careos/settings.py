@@ -246,6 +246,7 @@ SPECTACULAR_SETTINGS = {
         "careos.api.schema.add_problem_responses",
         "careos.api.schema.document_request_limits",
         "careos.api.schema.require_bodies_with_required_properties",
+        "careos.api.schema.forbid_nul_in_url_parameters",
     ],
 }
 

@@ -19,6 +19,8 @@ WHITESPACE_CLASS = (
 # A DRF text field refuses NUL anywhere and, unless blank is allowed, a value that is only
 # whitespace (it trims first). A blank-allowed field's empty value is a separate ``oneOf``.
 NO_NUL_PATTERN = r"^[^\u0000]+$"
+# A query parameter may be given empty (``?q=``): only NUL is refused there.
+NO_NUL_OR_EMPTY_PATTERN = r"^[^\u0000]*$"
 NOT_BLANK_PATTERN = rf"^[^\u0000]*[^\u0000{WHITESPACE_CLASS}][^\u0000]*$"
 
 # RFC 3986, ASCII only (a host in punycode, other characters percent-encoded).

@@ -14,7 +14,12 @@ from drf_spectacular.extensions import (
 from drf_spectacular.openapi import AutoSchema
 from gunicorn.config import LimitRequestLine
 
-from careos.api.patterns import NO_NUL_PATTERN, NOT_BLANK_PATTERN, url_validators_pattern
+from careos.api.patterns import (
+    NO_NUL_OR_EMPTY_PATTERN,
+    NO_NUL_PATTERN,
+    NOT_BLANK_PATTERN,
+    url_validators_pattern,
+)
 
 PROBLEM_SCHEMA = {
     "type": "object",
@@ -129,6 +134,27 @@ def require_bodies_with_required_properties(
             schemas = [media.get("schema", {}) for media in body.get("content", {}).values()]
             if schemas and all(schema.get("required") for schema in schemas):
                 body["required"] = True
+    return result
+
+
+def forbid_nul_in_url_parameters(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """A NUL byte anywhere in the URL is refused before any view (``NulByteMiddleware``: 400 in
+    the query string, 404 in the path): every free-text query and path parameter says so with a
+    pattern. Parameters with an enum, a format or a pattern of their own already exclude it."""
+    patterns = {"query": NO_NUL_OR_EMPTY_PATTERN, "path": NO_NUL_PATTERN}
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                pattern = patterns.get(parameter.get("in"))
+                if (
+                    pattern
+                    and schema.get("type") == "string"
+                    and not {"enum", "format", "pattern"} & schema.keys()
+                ):
+                    schema["pattern"] = pattern
     return result
 
 

@@ -318,3 +318,39 @@ def test_the_server_refuses_a_session_change_without_the_csrf_token():
     )
     assert response.status_code == 403
     assert "CSRF" in response.json()["detail"]
+
+
+def _excludes_nul(schema: dict) -> bool:
+    if schema.get("type") != "string" or "format" in schema:
+        return True
+    if "enum" in schema:
+        return all("\x00" not in value for value in schema["enum"])
+    pattern = schema.get("pattern")
+    return pattern is not None and re.fullmatch(pattern, "a\x00") is None
+
+
+def test_every_url_parameter_excludes_the_nul_byte_the_server_refuses():
+    """NulByteMiddleware refuses a NUL anywhere in the path or query string: a schema that
+    allowed one would describe a request the server always refuses."""
+    allowing = [
+        f"{operation} {parameter['in']} {parameter['name']}"
+        for operation in operations()
+        for location in ("query", "path")
+        for parameter in operation.parameters(location)
+        if not _excludes_nul(parameter.get("schema", {}))
+    ]
+    assert allowing == []
+
+
+@pytest.mark.django_db
+def test_an_empty_query_parameter_stays_allowed_and_a_nul_is_refused(partner_api_client):
+    applications = next(
+        op for op in operations() if str(op) == "GET /api/v1/partners/me/applications"
+    )
+    cursor = applications.parameter("query", "cursor")["schema"]
+    assert re.fullmatch(cursor["pattern"], "")
+    client = partner_api_client(scopes=["read:partner"])
+    assert client.get("/api/v1/partners/me/applications?cursor=").status_code == 200
+    response = client.get("/api/v1/partners/me/applications?cursor=%00")
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_request"
