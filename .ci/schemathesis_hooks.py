@@ -53,6 +53,8 @@ FIELD_RULES_THE_SCHEMA_CANNOT_STATE = {
     "unique": "a value that must be unique (a slug) is taken",
     "overflow": "a date-time whose UTC instant falls outside years 1-9999 (year 1 with a "
     "positive offset): JSON Schema has no bound for a date-time",
+    "in_future": "a consent's timestamp may not lie ahead of the server's clock (5 minutes of "
+    "skew allowed): a bound that moves with time, which a schema cannot state",
 }
 # The body of the application actions depends on the `action` path parameter: `reject` takes a
 # reason, the others notes.

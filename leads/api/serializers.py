@@ -24,7 +24,9 @@ class ConsentInputSerializer(Serializer):
 
     def validate_timestamp(self, value: Any) -> Any:
         if value is not None and value > timezone.now() + timedelta(minutes=5):
-            raise serializers.ValidationError("The consent cannot be given in the future.")
+            raise serializers.ValidationError(
+                "The consent cannot be given in the future.", code="in_future"
+            )
         return value
 
 

@@ -219,6 +219,23 @@ def test_malformed_values_are_validation_errors(ingest_client, make_payload):
     _problem(broken, 400, "malformed_request")
 
 
+def test_a_consent_given_ahead_of_the_clock_is_refused_with_its_own_code(
+    ingest_client, make_payload
+):
+    payload = make_payload()
+    payload["consent"]["timestamp"] = (timezone.now() + timedelta(hours=1)).isoformat()
+    before = _counts()
+    body = _problem(ingest_client.post(INGEST, payload, format="json"), 400, "validation_error")
+    assert body["errors"] == [
+        {
+            "field": "consent.timestamp",
+            "code": "in_future",
+            "message": "The consent cannot be given in the future.",
+        }
+    ]
+    assert _counts() == before
+
+
 # --- decryption, keys, hash, phone ------------------------------------------------------------
 
 
