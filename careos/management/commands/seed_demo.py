@@ -15,7 +15,7 @@ from django.db import transaction
 
 from careos.demo import demo_credentials_path, read_demo_credentials
 
-# Layer order (DESIGN.md): lower apps first, so higher ones can use what they seeded.
+# Layer order (docs/architecture.md): lower apps first, so higher ones can use what they seeded.
 DEMO_APPS: tuple[str, ...] = (
     "rbac",
     "engagement",
