@@ -23,48 +23,24 @@ import http.client
 import json
 import multiprocessing
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.production_env import production_env  # noqa: E402
+from bench._server import bench_environment, gunicorn, migrate_and_setup, require_services
 
 PATH = "/api/v1/partners/ping"
-BENCH_ENV = {
-    "DJANGO_SETTINGS_MODULE": "careos.settings",
-    "DEBUG": "false",
-    # Generated values for every production secret (the platform refuses to start without them).
-    **production_env(),
-    "SECURE_SSL_REDIRECT": "false",
-    "LOG_LEVEL": "WARNING",
-    "LOG_FORMAT": "text",
-    "PARTNER_RATE_LIMIT_KEY_PREFIX": "bench:",
-}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+BENCH_ENV = {"PARTNER_RATE_LIMIT_KEY_PREFIX": "bench:"}
 
 
 def _prepare() -> tuple[str, str]:
     """Migrate, then an active partner with a key and an OAuth access token (returned)."""
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True
-    )
-    import django
-
-    django.setup()
+    migrate_and_setup()
     from django.utils import timezone
     from oauth2_provider.models import AccessToken
 
@@ -164,41 +140,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=6)
     args = parser.parse_args()
-    database_url = os.environ.get("DATABASE_URL", "")
-    if not database_url.startswith("postgres"):
-        raise SystemExit("Set DATABASE_URL to a PostgreSQL database (see the docstring).")
-    if not os.environ.get("REDIS_URL"):
-        raise SystemExit("Set REDIS_URL (the limiter and usage counters run in Redis).")
-    os.environ.update({k: v for k, v in BENCH_ENV.items() if k not in os.environ})
+    require_services()
+    bench_environment(BENCH_ENV)
     key, token = _prepare()
 
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "careos.wsgi",
-            "--workers",
-            str(args.workers),
-            "--worker-class",
-            "sync",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        start_new_session=True,
-    )
-    try:
-        for _ in range(100):
-            try:
-                _check(port, {}, expect_partner=False)
-                break
-            except (OSError, http.client.HTTPException):
-                time.sleep(0.1)
+    with gunicorn(workers=args.workers, ready_path=PATH) as port:
         scenarios = {
             "unauthenticated": {},
             "api key": {"X-API-Key": key, "X-Platform": "bench-auth"},
@@ -219,9 +165,6 @@ def main() -> None:
                 f"oauth {rates['oauth token'][-1]:6.0f} ({rates['oauth token'][-1] / base:.2f})",
                 flush=True,
             )
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
 
     median = {name: statistics.median(values) for name, values in rates.items()}
     baseline = median["unauthenticated"]

@@ -3,7 +3,7 @@
     createdb -h 127.0.0.1 -U postgres engagement_bench
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/engagement_bench \\
     REDIS_URL=redis://127.0.0.1:6379/4 DEBUG=true \\
-        /work/main/.venv/bin/python bench/campaign.py [--recipients 100000] [--concurrency 2]
+        .venv/bin/python bench/campaign.py [--recipients 100000] [--concurrency 2]
 
 Prints the campaign's messages/s, the worker's peak memory (VmHWM of the worker processes), the
 queries per batch at two batch sizes, and the ratio of the campaign's throughput to a plain bulk
@@ -12,13 +12,11 @@ insert of the same number of messages (same encrypted columns) measured in the s
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "careos.settings")
 # The benchmark measures sending: no quiet hours, no frequency cap, console SMS.
 BENCH_ENV = {
@@ -41,6 +39,7 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench._server import celery_worker  # noqa: E402
 from careos.actors import system_actor  # noqa: E402
 from engagement.models import Campaign, Message, MessageAttempt, PatientTask  # noqa: E402
 from engagement.services.campaigns import (  # noqa: E402
@@ -242,26 +241,13 @@ def main() -> None:
 
     app.control.purge()
     env = {**os.environ, **BENCH_ENV}
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "careos",
-            "worker",
-            "--loglevel=WARNING",
-            f"--concurrency={args.concurrency}",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--prefetch-multiplier=1",
-        ],
-        cwd=ROOT,
+    with celery_worker(
+        concurrency=args.concurrency,
+        name="bench-campaign",
         env=env,
-    )
-    try:
-        time.sleep(4)
+        prefetch_multiplier=1,
+        settle=4,
+    ) as worker:
         campaign = campaign_create(
             clinic=clinic,
             name="bench",
@@ -286,9 +272,6 @@ def main() -> None:
                 raise SystemExit("the worker died")
         elapsed = time.perf_counter() - started
         peak = max([peak, *(peak_rss_mb(p) for p in worker_pids(worker.pid))])
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
 
     sent = Message.objects.filter(campaign=campaign, status="sent").count()
     rate = sent / elapsed

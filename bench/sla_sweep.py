@@ -4,7 +4,7 @@ Usage (a scratch database; the script migrates it and removes its rows afterward
 
     createdb -h 127.0.0.1 -U postgres support_bench
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/support_bench \\
-        /work/main/.venv/bin/python bench/sla_sweep.py [--tickets 100000]
+        .venv/bin/python bench/sla_sweep.py [--tickets 100000]
 
 Tickets are bulk-inserted with one INSERT … SELECT generate_series. Of the open tickets, 0.5%
 reach a warning instant and 0.5% a due instant since the last sweep; 20% were warned by an

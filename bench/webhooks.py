@@ -21,8 +21,6 @@ import http.server
 import json
 import multiprocessing
 import os
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -30,21 +28,14 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.production_env import production_env  # noqa: E402
+from bench._server import bench_environment, celery_worker
 
 BENCH_ENV = {
-    "DJANGO_SETTINGS_MODULE": "careos.settings",
-    # Generated values for every production secret (the platform refuses to start without them).
-    **production_env(),
     "OUTBOUND_HTTP_ALLOW_PRIVATE": "true",  # the receiver is on loopback
     "OUTBOUND_HTTP_REQUIRE_HTTPS": "false",
     "CELERY_TASK_ALWAYS_EAGER": "false",
-    "SECURE_SSL_REDIRECT": "false",
-    "LOG_LEVEL": "WARNING",
-    "LOG_FORMAT": "text",
 }
 
 
@@ -135,33 +126,6 @@ def run_baseline(
     return events * endpoints / elapsed, lost, duplicated
 
 
-def start_workers(workers: int, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "careos",
-            "worker",
-            "--concurrency",
-            str(workers),
-            "--pool",
-            "prefork",
-            "--loglevel",
-            os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"),
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-n",
-            f"bench-webhooks-{os.getpid()}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-
-
 def run_platform(ports: list[int], events: int, endpoints: int, timeout: float) -> dict[str, float]:
     from django.db import transaction
 
@@ -228,8 +192,7 @@ def main() -> None:
     args = parser.parse_args()
     if not os.environ.get("REDIS_URL") or not os.environ.get("DATABASE_URL"):
         sys.exit("Set DATABASE_URL (PostgreSQL) and REDIS_URL: the bench uses real workers.")
-    for name, value in BENCH_ENV.items():
-        os.environ.setdefault(name, value)
+    bench_environment(BENCH_ENV)
 
     import django
 
@@ -253,45 +216,38 @@ def main() -> None:
     for receiver in receivers:
         receiver.start()
     ports = [port_queue.get(timeout=10) for _ in receivers]
-    workers = start_workers(args.workers, dict(os.environ))
     try:
-        time.sleep(3)  # worker start-up is not part of the measurement
-        total = args.events * args.endpoints
-        print(f"{args.events} events x {args.endpoints} endpoints = {total} deliveries")
-        # This machine's speed drifts within a run (shared cores): the baseline is measured
-        # before and after the platform run and averaged.
-        before = run_baseline(ports, args.events, args.endpoints, "before")
-        print(f"baseline  signed-POST loop (before): {before[0]:8.0f} deliveries/s")
-        result = run_platform(ports, args.events, args.endpoints, args.timeout)
-        print(
-            f"platform  celery x{args.workers}                : {result['rate']:8.0f} deliveries/s "
-            f"({result['delivered']:.0f} delivered {result['elapsed']:.1f}s after the commit; "
-            f"publishing took {result['published']:.1f}s, end to end "
-            f"{result['end_to_end_rate']:.0f}/s)"
-        )
-        after = run_baseline(ports, args.events, args.endpoints, "after")
-        print(f"baseline  signed-POST loop (after) : {after[0]:8.0f} deliveries/s")
-        base_rate = (before[0] + after[0]) / 2
-        base_lost, base_dup = before[1] + after[1], before[2] + after[2]
-        print(
-            f"baseline  mean                     : {base_rate:8.0f} deliveries/s "
-            f"(lost {base_lost}, duplicated {base_dup})"
-        )
-        print(
-            f"ratio platform/baseline            : {result['rate'] / base_rate:8.2f} "
-            "(target >= 0.5)"
-        )
-        print(
-            f"platform lost {result['lost']:.0f}, duplicated {result['duplicated']:.0f} (targets 0)"
-        )
+        with celery_worker(concurrency=args.workers, name="bench-webhooks"):
+            _compare(ports, args)
     finally:
-        os.killpg(workers.pid, signal.SIGTERM)
-        try:
-            workers.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(workers.pid, signal.SIGKILL)
         for receiver in receivers:
             receiver.terminate()
+
+
+def _compare(ports: list[int], args: argparse.Namespace) -> None:
+    total = args.events * args.endpoints
+    print(f"{args.events} events x {args.endpoints} endpoints = {total} deliveries")
+    # This machine's speed drifts within a run (shared cores): the baseline is measured
+    # before and after the platform run and averaged.
+    before = run_baseline(ports, args.events, args.endpoints, "before")
+    print(f"baseline  signed-POST loop (before): {before[0]:8.0f} deliveries/s")
+    result = run_platform(ports, args.events, args.endpoints, args.timeout)
+    print(
+        f"platform  celery x{args.workers}                : {result['rate']:8.0f} deliveries/s "
+        f"({result['delivered']:.0f} delivered {result['elapsed']:.1f}s after the commit; "
+        f"publishing took {result['published']:.1f}s, end to end "
+        f"{result['end_to_end_rate']:.0f}/s)"
+    )
+    after = run_baseline(ports, args.events, args.endpoints, "after")
+    print(f"baseline  signed-POST loop (after) : {after[0]:8.0f} deliveries/s")
+    base_rate = (before[0] + after[0]) / 2
+    base_lost, base_dup = before[1] + after[1], before[2] + after[2]
+    print(
+        f"baseline  mean                     : {base_rate:8.0f} deliveries/s "
+        f"(lost {base_lost}, duplicated {base_dup})"
+    )
+    print(f"ratio platform/baseline            : {result['rate'] / base_rate:8.2f} (target >= 0.5)")
+    print(f"platform lost {result['lost']:.0f}, duplicated {result['duplicated']:.0f} (targets 0)")
 
 
 if __name__ == "__main__":

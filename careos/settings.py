@@ -127,7 +127,8 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'careos.sqlite3'}"),
 }
-# Persistent connections: per-request connects cost most of a request's time (see docs/architecture.md, Running).
+# Persistent connections: per-request connects cost most of a request's time
+# (docs/architecture.md, Running).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

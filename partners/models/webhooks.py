@@ -27,7 +27,7 @@ class WebhookEndpoint(TimeStampedModel):
     rate_limit_per_second = models.PositiveIntegerField(
         null=True, blank=True, help_text=_("Messages per second at most; empty means no limit.")
     )
-    # Secrets we must reuse to sign, so encrypted rather than hashed (docs/architecture.md, Secrets).
+    # Secrets we must reuse to sign: encrypted rather than hashed (docs/architecture.md, Secrets).
     secret = EncryptedTextField()
     previous_secret = EncryptedTextField(blank=True)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
