@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test lint lint-ruff lint-format lint-imports lint-migrations
+.PHONY: install run test lint lint-ruff lint-format lint-imports lint-types lint-migrations
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ run: install
 	$(PY) scripts/run_platform.py $(RUN_ARGS)
 
 # The same lint steps as .ci/run.
-lint: lint-ruff lint-format lint-imports lint-migrations
+lint: lint-ruff lint-format lint-imports lint-types lint-migrations
 
 lint-ruff: install
 	$(VENV)/bin/ruff check .
@@ -32,6 +32,10 @@ lint-format: install
 
 lint-imports: install
 	$(VENV)/bin/lint-imports
+
+# mypy (django-stubs, djangorestframework-stubs): no error beyond .ci/mypy-baseline.txt.
+lint-types: install
+	$(PY) scripts/mypy_gate.py
 
 lint-migrations: install
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
