@@ -14,6 +14,7 @@ from engagement.models import Channel, PatientTask, Reminder, ReminderOccurrence
 from engagement.services.messages import message_send
 from engagement.services.templates import template_get
 from rbac.models import Clinic, User
+from rbac.selectors import patient_clinic_require
 from rbac.services import audit_record
 
 REMINDER_PURPOSE = "reminder"
@@ -77,6 +78,8 @@ def reminder_create(
 ) -> Reminder:
     if patient.kind != User.Kind.PATIENT:
         raise DomainError("Reminders are for patients.", code="not_a_patient")
+    if clinic is not None:
+        patient_clinic_require(patient=patient, clinic=clinic)
     rrule_validate(rrule=rrule)
     template_get(key=template_key, language=patient.preferred_language)
     reminder = Reminder(
@@ -194,6 +197,8 @@ def task_create(
     due_at: datetime | None = None,
     clinic: Clinic | None = None,
 ) -> PatientTask:
+    if clinic is not None:
+        patient_clinic_require(patient=patient, clinic=clinic)
     task = PatientTask.objects.create(
         patient=patient,
         clinic=clinic,
