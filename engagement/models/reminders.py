@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from careos.fields import EncryptedTextField
 from careos.models import PublicIdField, TimeStampedModel
 from engagement.models.messages import Channel
+from engagement.recurrence import validate_rrule
 
 
 class Reminder(TimeStampedModel):
@@ -29,7 +30,10 @@ class Reminder(TimeStampedModel):
     note = EncryptedTextField(blank=True)
     starts_at = models.DateTimeField()
     rrule = models.CharField(
-        max_length=500, blank=True, help_text=_("RFC 5545 RRULE; empty for a one-off reminder.")
+        max_length=500,
+        blank=True,
+        validators=[validate_rrule],
+        help_text=_("RFC 5545 RRULE, at most hourly; empty for a one-off reminder."),
     )
     next_run_at = models.DateTimeField(null=True, blank=True)
     related_ref = models.CharField(

@@ -11,6 +11,11 @@ from django.utils import timezone
 from careos.actors import Actor, system_actor
 from careos.errors import ConflictError, DomainError
 from engagement.models import Channel, PatientTask, Reminder, ReminderOccurrence
+from engagement.recurrence import (  # noqa: F401 (re-exported for callers)
+    RecurrenceError,
+    RecurrenceTooFrequent,
+    rrule_validate,
+)
 from engagement.services.messages import message_send
 from engagement.services.templates import template_get
 from rbac.models import Clinic, User
@@ -19,12 +24,6 @@ from rbac.services import audit_record
 
 REMINDER_PURPOSE = "reminder"
 logger = logging.getLogger("engagement.reminders")
-
-
-class RecurrenceError(DomainError):
-    code = "rrule_invalid"
-    status = 400
-    title = "The recurrence rule is invalid"
 
 
 def _zone(user: User) -> ZoneInfo:
@@ -51,15 +50,6 @@ def next_occurrence(
     if local_next is None:
         return None
     return local_next.replace(tzinfo=zone).astimezone(ZoneInfo("UTC"))
-
-
-def rrule_validate(*, rrule: str) -> None:
-    if not rrule:
-        return
-    try:
-        rrulestr(rrule.removeprefix("RRULE:"), dtstart=datetime(2000, 1, 1))
-    except (ValueError, TypeError) as exc:
-        raise RecurrenceError(str(exc)) from exc
 
 
 @transaction.atomic
