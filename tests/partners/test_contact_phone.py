@@ -50,3 +50,10 @@ def test_the_service_and_the_model_refuse_it_too(partner):
     with pytest.raises(ValidationError) as raised:
         contact.full_clean()
     assert "phone" in raised.value.message_dict
+
+
+def test_the_field_error_has_its_own_code(partner_api_client):
+    body = {"name": "Ann", "email": "ann@example.com", "phone": "-1"}
+    response = partner_api_client().post(CONTACTS, body, format="json")
+    [error] = [e for e in response.json()["errors"] if e["field"] == "phone"]
+    assert error["code"] == "invalid_phone"
