@@ -47,6 +47,8 @@ RULES_THE_SCHEMA_CANNOT_STATE = {
     "push_subscription_invalid": "as invalid_webhook_url, for a browser's push endpoint",
     "invalid_assignee": "a ticket is assigned only to an agent of the ticket's clinic",
     "internal_note_forbidden": "only agents may add internal notes (a role rule)",
+    "rrule_too_frequent": "a reminder's RRULE may recur at most hourly (RFC 5545 semantics)",
+    "invalid_phone": "a phone must be a valid number by libphonenumber's per-country rules",
 }
 # Field error codes of a 400 validation_error, for the same kind of rule.
 FIELD_RULES_THE_SCHEMA_CANNOT_STATE = {
@@ -55,6 +57,7 @@ FIELD_RULES_THE_SCHEMA_CANNOT_STATE = {
     "positive offset): JSON Schema has no bound for a date-time",
     "in_future": "a consent's timestamp may not lie ahead of the server's clock (5 minutes of "
     "skew allowed): a bound that moves with time, which a schema cannot state",
+    "invalid_phone": "a phone must be a valid number by libphonenumber's per-country rules",
 }
 # The body of the application actions depends on the `action` path parameter: `reject` takes a
 # reason, the others notes.

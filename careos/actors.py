@@ -13,6 +13,9 @@ class Actor:
     label: str = ""
     user_id: int | None = None
     partner_ref: str = ""  # ``ptr_…`` when the actor acts for a partner
+    # A partner credential's scopes: what it may grant to credentials it mints. ``None`` for
+    # users and jobs (their grants are checked by rbac and the partner's tier).
+    scopes: frozenset[str] | None = None
 
     def __str__(self) -> str:
         return self.label or self.ref

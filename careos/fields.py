@@ -1,5 +1,6 @@
 """Model fields that keep PHI encrypted at rest."""
 
+import json
 from typing import Any
 
 from django.db import models
@@ -24,3 +25,20 @@ class EncryptedTextField(models.TextField):
 
     def to_python(self, value: Any) -> str | None:
         return value
+
+
+class EncryptedJSONField(EncryptedTextField):
+    """A JSON value stored as one Fernet token of its JSON text (``None`` stays NULL); reads
+    return the decoded value. Rotated with the other encrypted columns (it is one)."""
+
+    def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Any:
+        text = super().from_db_value(value, expression, connection)
+        return None if text is None or text == "" else json.loads(text)
+
+    def get_prep_value(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        return super().get_prep_value(json.dumps(value, separators=(",", ":")))
+
+    def value_to_string(self, obj: models.Model) -> str:
+        return json.dumps(self.value_from_object(obj))

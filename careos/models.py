@@ -5,6 +5,7 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
+from careos.fields import EncryptedJSONField
 from careos.ids import new_public_id
 
 
@@ -58,7 +59,8 @@ class IdempotencyRecord(models.Model):
     path = models.CharField(max_length=512)
     request_hash = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True)
+    # The replayed body holds whatever the view answered (PHI included): encrypted at rest.
+    response_body = EncryptedJSONField(null=True, blank=True)
     response_headers = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     completed_at = models.DateTimeField(null=True, blank=True)

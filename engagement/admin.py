@@ -246,7 +246,7 @@ class ReminderAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "channel", "clinic"]
     list_select_related = ["patient", "clinic"]
-    search_fields = ["=public_id", "title", "=related_ref"]
+    search_fields = ["=public_id", "=related_ref"]  # titles are encrypted: not searchable
     readonly_fields = ["public_id", "next_run_at", "created_by"]
     raw_id_fields = ["patient"]
 
@@ -256,7 +256,7 @@ class PatientTaskAdmin(admin.ModelAdmin):
     list_display = ["public_id", "title", "patient", "clinic", "due_at", "status", "completed_at"]
     list_filter = ["status", "clinic"]
     list_select_related = ["patient", "clinic"]
-    search_fields = ["=public_id", "title"]
+    search_fields = ["=public_id"]  # titles are encrypted: not searchable
     readonly_fields = ["public_id", "completed_at", "created_by"]
     raw_id_fields = ["patient", "campaign"]
 

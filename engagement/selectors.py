@@ -159,16 +159,6 @@ def staff_clinic(*, user: User, permission: str, clinic_public_id: str) -> Clini
     return clinics_where(user, permission).filter(public_id=clinic_public_id).first()
 
 
-def clinic_patient(*, clinic: Clinic, patient_public_id: str) -> User | None:
-    return User.objects.filter(
-        public_id=patient_public_id,
-        kind=User.Kind.PATIENT,
-        memberships__clinic=clinic,
-        memberships__is_active=True,
-        memberships__role__slug=PATIENT,
-    ).first()
-
-
 def reminders_for_staff(*, user: User) -> QuerySet[Reminder]:
     return Reminder.objects.filter(
         clinic__in=clinics_where(user, "engagement.view_reminder")

@@ -8,6 +8,9 @@ from collections.abc import Iterable
 
 from django.utils.translation import gettext_lazy as _
 
+from careos.actors import Actor
+from careos.errors import DomainError
+
 READ_PARTNER = "read:partner"
 MANAGE_PARTNER = "manage:partner"
 READ_LEADS = "read:leads"
@@ -78,3 +81,28 @@ SCOPE_CHOICES: list[tuple[str, str]] = [(name, name) for name in sorted(SCOPES)]
 def grantable_scopes() -> list[str]:
     """Every scope some partner's credential may carry (``admin`` never is), sorted."""
     return sorted(frozenset().union(*TIER_SCOPES.values()))
+
+
+class ScopeNotHeldError(DomainError):
+    code = "scope_not_held"
+    status = 403
+    title = "A credential can grant only scopes it holds itself"
+
+
+def scopes_held_by(actor: object) -> frozenset[str] | None:
+    """The scopes a partner credential acting as ``actor`` holds; ``None`` for users and jobs
+    (CareOS staff and the platform grant within the partner's tier)."""
+    return actor.scopes if isinstance(actor, Actor) else None
+
+
+def scopes_grant_check(scopes: Iterable[str], *, actor: object) -> None:
+    """Refuse (403 ``scope_not_held``) when ``actor`` is a partner credential that does not hold
+    every scope in ``scopes``: no credential mints, rotates or reveals one stronger than itself."""
+    held = scopes_held_by(actor)
+    if held is None:
+        return
+    missing = sorted(set(scopes) - held)
+    if missing:
+        raise ScopeNotHeldError(
+            f"This credential does not hold: {', '.join(missing)}.", extra={"scopes": missing}
+        )

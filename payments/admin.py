@@ -116,7 +116,7 @@ class BookingAdmin(ReadOnlyAdmin):
         "payout",
     ]
     list_filter = ["status", "clinic", "currency"]
-    search_fields = ["public_id", "service"]
+    search_fields = ["public_id"]  # the service is encrypted: not searchable
     list_select_related = ["clinic", "specialist", "payout"]
     date_hierarchy = "starts_at"
     inlines = [LineItemInline, PaymentInline]

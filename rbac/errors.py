@@ -1,6 +1,6 @@
 """rbac's domain errors (each becomes a problem+json response with its ``code``)."""
 
-from careos.errors import ConflictError, DomainError
+from careos.errors import ConflictError, DomainError, NotFoundError
 
 
 class InvalidConsentTransition(ConflictError):
@@ -41,3 +41,7 @@ class InvalidUser(DomainError):
     code = "invalid_user"
     status = 400
     title = "The user is invalid"
+
+
+class PatientNotInClinic(NotFoundError):
+    title = "No such patient in this clinic"

@@ -32,6 +32,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Q, QuerySet
 
+from rbac.errors import PatientNotInClinic
 from rbac.models import (
     AuditEvent,
     Clinic,
@@ -82,6 +83,25 @@ def patient_clinic_ids(patient_id: int) -> frozenset[int]:
             user_id=patient_id, is_active=True, role__slug=PATIENT, clinic__is_active=True
         ).values_list("clinic_id", flat=True)
     )
+
+
+def patient_in_clinic(*, patient: User, clinic: Clinic) -> bool:
+    """Whether ``patient`` has a care relationship with ``clinic`` (the one ``user_can``
+    follows: see ``patient_clinic_ids``)."""
+    return patient.kind == User.Kind.PATIENT and clinic.pk in patient_clinic_ids(patient.pk)
+
+
+def patient_clinic_require(*, patient: User, clinic: Clinic) -> None:
+    """Raise ``PatientNotInClinic`` (a 404: another clinic's patient is not confirmed to
+    exist) unless ``patient`` is a patient of ``clinic``. Every service that acts on a patient
+    on a clinic's behalf calls it, so no caller can skip the check."""
+    if not patient_in_clinic(patient=patient, clinic=clinic):
+        raise PatientNotInClinic()
+
+
+def patient_by_public_id(public_id: str) -> User | None:
+    """The patient with this public id (any clinic's: follow with ``patient_clinic_require``)."""
+    return User.objects.filter(public_id=public_id, kind=User.Kind.PATIENT).first()
 
 
 def _cached_patient_clinic_ids(checker: User, patient_id: int) -> frozenset[int]:

@@ -43,6 +43,11 @@ def keeps(filter_failure, problem, *, code="ST202", path="/api/v1/things") -> bo
 
 def test_a_rule_the_schema_cannot_state_is_let_through(filter_failure):
     assert not keeps(filter_failure, {"code": "clinic_not_found"})
+    assert not keeps(filter_failure, {"code": "rrule_too_frequent"})
+    assert not keeps(
+        filter_failure,
+        {"code": "validation_error", "errors": [{"field": "phone", "code": "invalid_phone"}]},
+    )
     assert not keeps(
         filter_failure,
         {"code": "validation_error", "errors": [{"field": "slug", "code": "unique"}]},

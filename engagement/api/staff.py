@@ -33,6 +33,7 @@ from engagement.api.serializers import (
 from engagement.models import Campaign, Message, MessageTemplate, Reminder
 from engagement.services import campaigns, reminders, templates
 from rbac.api.permissions import HasClinicPermission
+from rbac.selectors import patient_by_public_id
 
 TAGS = ["engagement (staff)"]
 
@@ -43,7 +44,8 @@ def _clinic_and_patient(request: Request, permission: str, data: dict) -> tuple:
     )
     if clinic is None:
         raise NotFoundError("No such clinic.")
-    patient = selectors.clinic_patient(clinic=clinic, patient_public_id=data["patient_id"])
+    # The patient's relationship to the clinic is checked by the service (404 as here).
+    patient = patient_by_public_id(data["patient_id"])
     if patient is None:
         raise NotFoundError("No such patient in this clinic.")
     return clinic, patient

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from careos.fields import EncryptedTextField
 from careos.models import PublicIdField, TimeStampedModel
 from engagement.models.messages import Channel
+from engagement.recurrence import validate_rrule
 
 
 class Reminder(TimeStampedModel):
@@ -25,11 +26,14 @@ class Reminder(TimeStampedModel):
     )
     channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.SMS)
     template_key = models.SlugField(max_length=64, default="reminder")
-    title = models.CharField(max_length=200)
+    title = EncryptedTextField(max_length=200)  # clinical free text: encrypted at rest
     note = EncryptedTextField(blank=True)
     starts_at = models.DateTimeField()
     rrule = models.CharField(
-        max_length=500, blank=True, help_text=_("RFC 5545 RRULE; empty for a one-off reminder.")
+        max_length=500,
+        blank=True,
+        validators=[validate_rrule],
+        help_text=_("RFC 5545 RRULE, at most hourly; empty for a one-off reminder."),
     )
     next_run_at = models.DateTimeField(null=True, blank=True)
     related_ref = models.CharField(
@@ -42,7 +46,7 @@ class Reminder(TimeStampedModel):
         indexes = [models.Index(fields=["status", "next_run_at"])]
 
     def __str__(self) -> str:
-        return f"{self.public_id} {self.title}"
+        return self.public_id  # no PHI: admin logs and lists keep it
 
 
 class ReminderOccurrence(models.Model):
@@ -86,7 +90,7 @@ class PatientTask(TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="tasks",
     )
-    title = models.CharField(max_length=200)
+    title = EncryptedTextField(max_length=200)  # clinical free text: encrypted at rest
     instructions = EncryptedTextField(blank=True)
     due_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
@@ -97,4 +101,4 @@ class PatientTask(TimeStampedModel):
         indexes = [models.Index(fields=["patient", "status", "due_at"])]
 
     def __str__(self) -> str:
-        return f"{self.public_id} {self.title}"
+        return self.public_id  # no PHI: admin logs and lists keep it

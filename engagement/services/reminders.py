@@ -11,19 +11,19 @@ from django.utils import timezone
 from careos.actors import Actor, system_actor
 from careos.errors import ConflictError, DomainError
 from engagement.models import Channel, PatientTask, Reminder, ReminderOccurrence
+from engagement.recurrence import (  # noqa: F401 (re-exported for callers)
+    RecurrenceError,
+    RecurrenceTooFrequent,
+    rrule_validate,
+)
 from engagement.services.messages import message_send
 from engagement.services.templates import template_get
 from rbac.models import Clinic, User
+from rbac.selectors import patient_clinic_require
 from rbac.services import audit_record
 
 REMINDER_PURPOSE = "reminder"
 logger = logging.getLogger("engagement.reminders")
-
-
-class RecurrenceError(DomainError):
-    code = "rrule_invalid"
-    status = 400
-    title = "The recurrence rule is invalid"
 
 
 def _zone(user: User) -> ZoneInfo:
@@ -52,15 +52,6 @@ def next_occurrence(
     return local_next.replace(tzinfo=zone).astimezone(ZoneInfo("UTC"))
 
 
-def rrule_validate(*, rrule: str) -> None:
-    if not rrule:
-        return
-    try:
-        rrulestr(rrule.removeprefix("RRULE:"), dtstart=datetime(2000, 1, 1))
-    except (ValueError, TypeError) as exc:
-        raise RecurrenceError(str(exc)) from exc
-
-
 @transaction.atomic
 def reminder_create(
     *,
@@ -77,6 +68,8 @@ def reminder_create(
 ) -> Reminder:
     if patient.kind != User.Kind.PATIENT:
         raise DomainError("Reminders are for patients.", code="not_a_patient")
+    if clinic is not None:
+        patient_clinic_require(patient=patient, clinic=clinic)
     rrule_validate(rrule=rrule)
     template_get(key=template_key, language=patient.preferred_language)
     reminder = Reminder(
@@ -194,6 +187,8 @@ def task_create(
     due_at: datetime | None = None,
     clinic: Clinic | None = None,
 ) -> PatientTask:
+    if clinic is not None:
+        patient_clinic_require(patient=patient, clinic=clinic)
     task = PatientTask.objects.create(
         patient=patient,
         clinic=clinic,

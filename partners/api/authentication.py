@@ -84,15 +84,17 @@ def _principal_for_api_key(secret: str) -> tuple[PartnerPrincipal, float | None]
     if api_key.expires_at is not None and api_key.expires_at <= timezone.now():
         raise CredentialsExpired()
     partner = api_key.partner
+    scopes = frozenset(api_key.scopes)
     principal = PartnerPrincipal(
         partner=partner,
         credential_ref=api_key.public_id,
-        scopes=frozenset(api_key.scopes),
+        scopes=scopes,
         actor=Actor(
             kind="partner",
             ref=api_key.public_id,
             label=f"{partner.slug}:{api_key.name}",
             partner_ref=partner.public_id,
+            scopes=scopes,
         ),
         credential_kind="api_key",
     )
@@ -110,15 +112,17 @@ def _principal_for_access_token(token: str) -> tuple[PartnerPrincipal, float | N
         raise CredentialsInvalid()
     partner = client.partner
     client_id = access_token.application.client_id
+    scopes = frozenset(access_token.scope.split()) & frozenset(client.scopes)
     principal = PartnerPrincipal(
         partner=partner,
         credential_ref=client_id,
-        scopes=frozenset(access_token.scope.split()) & frozenset(client.scopes),
+        scopes=scopes,
         actor=Actor(
             kind="partner",
             ref=client_id,
             label=f"{partner.slug}:{access_token.application.name}",
             partner_ref=partner.public_id,
+            scopes=scopes,
         ),
         credential_kind="oauth",
     )

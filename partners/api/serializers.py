@@ -80,7 +80,9 @@ class ApiKeyCreateSerializer(Serializer):
         child=serializers.ChoiceField(choices=SCOPE_CHOICES),
         required=False,
         allow_empty=False,
-        help_text="Defaults to every scope the partner's tier allows.",
+        help_text="Defaults to every scope the partner's tier allows that the calling "
+        "credential holds; a credential never grants a scope it does not hold (403 "
+        "scope_not_held).",
     )
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
 

@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from careos.models import PublicIdField, TimeStampedModel
+from careos.phones import validate_phone_e164
 from partners.models.partner import Partner
 
 
@@ -23,7 +24,12 @@ class PartnerContact(TimeStampedModel):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.PRIMARY)
     name = models.CharField(max_length=200)
     email = models.EmailField()
-    phone = models.CharField(max_length=32, blank=True)
+    phone = models.CharField(
+        max_length=32,
+        blank=True,
+        validators=[validate_phone_e164],
+        help_text=_("E.164, e.g. +14155550122."),
+    )
     title = models.CharField(max_length=120, blank=True)
 
     class Meta:

@@ -2,6 +2,7 @@
 deprecated. Submission runs the security checks; approval creates the OAuth client and tells the
 partner (``partner.application.approved``)."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,7 +16,12 @@ from oauth2_provider.models import Application
 from careos.actors import Actor
 from careos.errors import ConflictError, DomainError
 from partners.models import Partner, PartnerApplication, PartnerOAuthClient
-from partners.scopes import scopes_beyond_tier, unknown_scopes
+from partners.scopes import (
+    scopes_beyond_tier,
+    scopes_for_tier,
+    scopes_grant_check,
+    unknown_scopes,
+)
 from partners.services.events import publish_event
 from rbac.models import User
 from rbac.services import audit_record
@@ -77,6 +83,12 @@ def _locked(application: PartnerApplication, *allowed: str, to: str) -> PartnerA
     return application
 
 
+def _requested_scopes_check(partner: Partner, scopes: Iterable[str], *, actor: object) -> None:
+    # A partner credential asks only for scopes it holds; scopes beyond the tier (or unknown)
+    # may sit in a draft and are refused at submission with the other security checks.
+    scopes_grant_check(set(scopes) & scopes_for_tier(partner.tier), actor=actor)
+
+
 @transaction.atomic
 def application_create(
     *, partner: Partner, name: str, actor: Actor | User, **fields: Any
@@ -84,6 +96,7 @@ def application_create(
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise DomainError(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    _requested_scopes_check(partner, fields.get("requested_scopes", ()), actor=actor)
     application = PartnerApplication.objects.create(partner=partner, name=name, **fields)
     _audit(actor=actor, action="partner.application.created", application=application)
     return application
@@ -97,6 +110,7 @@ def application_update(
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise DomainError(f"Not updatable: {', '.join(sorted(unknown))}.")
+    _requested_scopes_check(application.partner, changes.get("requested_scopes", ()), actor=actor)
     application = _locked(application, Status.DRAFT, to="changed")
     for field, value in changes.items():
         setattr(application, field, value)
@@ -195,6 +209,8 @@ def application_submit(
         raise ApplicationValidationError(
             "The application does not pass the security checks.", extra={"errors": problems}
         )
+    # Whoever submits asks for the client's scopes: a partner credential only for its own.
+    scopes_grant_check(application.requested_scopes, actor=actor)
     application.status = Status.SUBMITTED
     application.submitted_at = timezone.now()
     application.save(update_fields=["status", "submitted_at", "updated_at"])
@@ -338,8 +354,11 @@ def application_deprecate(
 
 @transaction.atomic
 def oauth_client_reset_secret(*, client: PartnerOAuthClient, actor: Actor | User) -> str:
-    """A new secret for a confidential client, returned once; the old one stops working."""
+    """A new secret for a confidential client, returned once; the old one stops working.
+    A partner credential may reset only a client whose scopes it holds (the secret mints
+    tokens with them)."""
     client = PartnerOAuthClient.objects.select_related("application").get(pk=client.pk)
+    scopes_grant_check(client.scopes, actor=actor)
     if client.application.client_type != Application.CLIENT_CONFIDENTIAL:
         raise ConflictError("A public client has no secret.", code="public_client")
     if client.revoked_at is not None:

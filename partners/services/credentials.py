@@ -13,7 +13,12 @@ from django.utils import timezone
 from careos.actors import Actor
 from careos.errors import ConflictError, DomainError
 from partners.models import ApiKey, Partner
-from partners.scopes import scopes_beyond_tier, scopes_for_tier
+from partners.scopes import (
+    scopes_beyond_tier,
+    scopes_for_tier,
+    scopes_grant_check,
+    scopes_held_by,
+)
 from rbac.models import User
 from rbac.services import actor_for_user, audit_record
 
@@ -54,15 +59,18 @@ def _as_actor(actor: Actor | User) -> Actor:
     return actor_for_user(actor) if isinstance(actor, User) else actor
 
 
-def _checked_scopes(*, partner: Partner, scopes: list[str] | None) -> list[str]:
+def _checked_scopes(*, partner: Partner, scopes: list[str] | None, actor: Actor) -> list[str]:
     if scopes is None:
-        return sorted(scopes_for_tier(partner.tier))
+        held = scopes_held_by(actor)
+        allowed = scopes_for_tier(partner.tier)
+        return sorted(allowed if held is None else allowed & held)
     refused = scopes_beyond_tier(scopes, tier=partner.tier)
     if refused:
         raise ScopeNotAllowedError(
             f"Not allowed for a {partner.tier} partner: {', '.join(refused)}.",
             extra={"scopes": refused},
         )
+    scopes_grant_check(scopes, actor=actor)
     return sorted(set(scopes))
 
 
@@ -104,7 +112,8 @@ def api_key_generate(
     expires_at: datetime | None = None,
     actor: Actor | User,
 ) -> IssuedApiKey:
-    """A new key for ``partner``; ``scopes=None`` means every scope the tier allows."""
+    """A new key for ``partner``; ``scopes=None`` means every scope the tier allows (that the
+    minting credential holds, when a partner credential mints it: it never grants more)."""
     actor = _as_actor(actor)
     if environment not in KEY_PREFIXES:
         raise DomainError(f"Unknown environment {environment!r}.", code="invalid_environment")
@@ -118,7 +127,7 @@ def api_key_generate(
         partner=partner,
         name=name,
         environment=environment,
-        scopes=_checked_scopes(partner=partner, scopes=scopes),
+        scopes=_checked_scopes(partner=partner, scopes=scopes, actor=actor),
         expires_at=expires_at,
         actor=actor,
     )
@@ -136,11 +145,13 @@ def api_key_generate(
 def api_key_rotate(
     *, api_key: ApiKey, actor: Actor | User, grace_seconds: int | None = None
 ) -> IssuedApiKey:
-    """A replacement key with the same name and scopes; the old one expires after the grace."""
+    """A replacement key with the same name and scopes; the old one expires after the grace.
+    A partner credential rotates only keys whose scopes it holds (it sees the new secret)."""
     actor = _as_actor(actor)
     api_key = ApiKey.objects.select_for_update().select_related("partner").get(pk=api_key.pk)
     if api_key.status != ApiKey.Status.ACTIVE or api_key.replaced_by_id is not None:
         raise ConflictError("Only an active key that was not rotated already can be rotated.")
+    scopes_grant_check(api_key.scopes, actor=actor)
     if grace_seconds is None:
         grace_seconds = settings.PARTNER_API_KEY_ROTATION_GRACE_SECONDS
     issued = _create_key(

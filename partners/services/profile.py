@@ -7,11 +7,31 @@ from django.db import transaction
 
 from careos.actors import Actor
 from careos.errors import ConflictError, DomainError
+from careos.phones import phone_e164
 from partners.models import Partner, PartnerAgreement, PartnerContact
 from rbac.models import User
 from rbac.services import audit_record
 
 CONTACT_FIELDS = ("role", "name", "email", "phone", "title")
+
+
+class InvalidPhoneError(DomainError):
+    code = "invalid_phone"
+    status = 400
+    title = "The phone number is not valid"
+
+
+def _phone_clean(phone: str) -> str:
+    """E.164 of ``phone`` ("" stays ""), or ``InvalidPhoneError`` naming the field."""
+    if not phone:
+        return ""
+    e164 = phone_e164(phone)
+    if e164 is None:
+        raise InvalidPhoneError(
+            "Give the phone number in international form, e.g. +14155550122.",
+            extra={"errors": [{"field": "phone", "code": "invalid_phone", "message": "Invalid."}]},
+        )
+    return e164
 
 
 @transaction.atomic
@@ -26,7 +46,7 @@ def contact_create(
     actor: Actor | User,
 ) -> PartnerContact:
     contact = PartnerContact.objects.create(
-        partner=partner, name=name, email=email, role=role, phone=phone, title=title
+        partner=partner, name=name, email=email, role=role, phone=_phone_clean(phone), title=title
     )
     audit_record(
         actor=actor,
@@ -45,6 +65,8 @@ def contact_update(
     unknown = set(changes) - set(CONTACT_FIELDS)
     if unknown:
         raise DomainError(f"Not updatable: {', '.join(sorted(unknown))}.")
+    if "phone" in changes:
+        changes["phone"] = _phone_clean(changes["phone"])
     for field, value in changes.items():
         setattr(contact, field, value)
     contact.save(update_fields=[*changes, "updated_at"])

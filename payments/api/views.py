@@ -5,6 +5,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpResponse
 from django.utils.translation import get_language_from_request
 from drf_spectacular.types import OpenApiTypes
@@ -44,7 +45,7 @@ from payments.services.payouts import specialist_balances
 from payments.services.refunds import refund_create
 from payments.services.subscriptions import business_register
 from rbac.models import Clinic, User
-from rbac.selectors import user_can
+from rbac.selectors import patient_by_public_id, user_can
 
 logger = logging.getLogger(__name__)
 
@@ -83,9 +84,8 @@ class BookingListCreateView(ListAPIView):
         else:
             if not user_can(user, "payments.add_booking", clinic):
                 raise PermissionDeniedError("Booking for a patient needs payments.add_booking.")
-            patient = User.objects.filter(
-                public_id=v.get("patient_id", ""), kind=User.Kind.PATIENT
-            ).first()
+            # Any clinic's patient here: booking_create checks they are this clinic's (404).
+            patient = patient_by_public_id(v.get("patient_id", ""))
             if patient is None:
                 raise NotFoundError("No such patient.")
         specialist = None
@@ -95,17 +95,20 @@ class BookingListCreateView(ListAPIView):
             ).first()
             if specialist is None:
                 raise NotFoundError("No such specialist.")
-        booking = booking_create(
-            patient=patient,
-            clinic=clinic,
-            specialist=specialist,
-            service=v["service"],
-            starts_at=v["starts_at"],
-            currency=v["currency"],
-            line_items=[LineItemInput(**item) for item in v["line_items"]],
-            actor=user,
-        )
-        start = booking_pay(booking=booking, actor=user)
+        # All or nothing: when Stripe cannot be reached (503) no booking is left behind
+        # without an id to retry with; the caller simply retries this request.
+        with transaction.atomic():
+            booking = booking_create(
+                patient=patient,
+                clinic=clinic,
+                specialist=specialist,
+                service=v["service"],
+                starts_at=v["starts_at"],
+                currency=v["currency"],
+                line_items=[LineItemInput(**item) for item in v["line_items"]],
+                actor=user,
+            )
+            start = booking_pay(booking=booking, actor=user)
         booking = booking_for_user(user=user, public_id=booking.public_id)
         return Response(_start_body(booking, start), status=status.HTTP_201_CREATED)
 

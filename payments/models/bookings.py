@@ -32,7 +32,7 @@ class Booking(TimeStampedModel):
     partner = models.ForeignKey(
         "partners.Partner", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    service = models.CharField(max_length=200)
+    service = EncryptedTextField(max_length=200)  # clinical free text: encrypted at rest
     starts_at = models.DateTimeField()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING_PAYMENT)
     currency = models.CharField(max_length=3)
@@ -71,7 +71,7 @@ class BookingLineItem(models.Model):
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="line_items")
     position = models.PositiveSmallIntegerField(default=0)
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    description = models.CharField(max_length=200)
+    description = EncryptedTextField(max_length=200)  # may name a procedure: encrypted
     quantity = models.PositiveIntegerField(default=1)
     unit_amount = models.BigIntegerField(help_text=_("Minor units; positive."))
     # Signed: a discount is negative. ``amount = ±quantity * unit_amount``.
@@ -81,7 +81,7 @@ class BookingLineItem(models.Model):
         ordering = ["booking", "position"]
 
     def __str__(self) -> str:
-        return self.description
+        return f"{self.booking_id}#{self.position}"  # no PHI: admin logs and lists keep it
 
 
 class Payment(TimeStampedModel):

@@ -22,6 +22,7 @@ from payments.services.common import (
     format_money,
 )
 from rbac.models import Clinic, User
+from rbac.selectors import patient_clinic_require
 from rbac.services import audit_record
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,11 @@ def booking_create(
     specialist: User | None = None,
     partner: Partner | None = None,
 ) -> Booking:
-    """A booking awaiting payment; its total is the sum of its signed line items."""
+    """A booking awaiting payment; its total is the sum of its signed line items. Booked on
+    the patient's behalf (not by the patient), the patient must be one of ``clinic``'s
+    (else ``PatientNotInClinic``, a 404)."""
+    if not (isinstance(actor, User) and actor.pk == patient.pk):
+        patient_clinic_require(patient=patient, clinic=clinic)
     if not line_items:
         raise DomainError("A booking needs at least one line item.", code="line_items_required")
     amounts = [_line_amount(item) for item in line_items]

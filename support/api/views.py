@@ -14,12 +14,7 @@ from rest_framework.views import APIView
 
 from careos.actors import Actor
 from careos.api.filters import query_filters
-from careos.api.idempotency import (
-    IDEMPOTENCY_KEY_HEADER,
-    IDEMPOTENCY_KEY_PARAMETER,
-    idempotency_key_valid,
-    invalid_idempotency_key_response,
-)
+from careos.api.idempotency import idempotent
 from careos.errors import DomainError, NotFoundError
 from partners.api.authentication import PartnerAuthentication
 from rbac.models import Clinic, User
@@ -86,16 +81,9 @@ class TicketListCreateView(ListAPIView):
         caller = Caller(self.request)
         return selectors.tickets_for_requester(user=caller.user, partner=caller.partner)
 
-    @extend_schema(
-        request=s.TicketCreateSerializer,
-        responses={201: s.TicketSerializer, 200: s.TicketSerializer},
-        parameters=[IDEMPOTENCY_KEY_PARAMETER],
-    )
+    @extend_schema(request=s.TicketCreateSerializer, responses={201: s.TicketSerializer})
+    @idempotent
     def post(self, request: Request) -> Response:
-        # The service's own per-requester dedupe; the key follows the API-wide rules.
-        idempotency_key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
-        if idempotency_key is not None and not idempotency_key_valid(idempotency_key):
-            return invalid_idempotency_key_response()
         data = s.TicketCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
@@ -106,7 +94,7 @@ class TicketListCreateView(ListAPIView):
                 raise DomainError("Unknown clinic.", code="clinic_not_found", status=400)
         caller = Caller(request)
         user = caller.user
-        ticket, created = ticket_create(
+        ticket = ticket_create(
             data=TicketInput(
                 clinic=clinic,
                 subject=v["subject"],
@@ -121,10 +109,9 @@ class TicketListCreateView(ListAPIView):
             actor=caller.actor,
             requester=user,
             requester_partner=caller.partner,
-            idempotency_key=idempotency_key or "",
             request=request,
         )
-        return _ticket_response(request, ticket, 201 if created else 200)
+        return _ticket_response(request, ticket, 201)
 
 
 class AgentTicketListView(ListAPIView):

@@ -111,7 +111,6 @@ class Ticket(TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="assigned_tickets",
     )
-    idempotency_key = models.CharField(max_length=255, blank=True)
 
     # SLA: due and warning (80%) instants as columns so the sweep is set-based.
     sla_policy = models.ForeignKey(
@@ -168,16 +167,6 @@ class Ticket(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(clinic__isnull=False) | Q(requester_kind="partner"),
                 name="ticket_clinic_unless_partner",
-            ),
-            models.UniqueConstraint(
-                fields=["requester", "idempotency_key"],
-                condition=~Q(idempotency_key=""),
-                name="ticket_idem_per_user",
-            ),
-            models.UniqueConstraint(
-                fields=["requester_partner", "idempotency_key"],
-                condition=~Q(idempotency_key=""),
-                name="ticket_idem_per_partner",
             ),
         ]
 

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -112,13 +112,12 @@ def ticket_create(
     actor: Actor | User,
     requester: User | None = None,
     requester_partner: Partner | None = None,
-    idempotency_key: str = "",
     request: HttpRequest | None = None,
-) -> tuple[Ticket, bool]:
+) -> Ticket:
     """Create, route to a queue by language and region, assign the least-loaded available agent
     who speaks the language, start the SLA clock (the partner tier's policy for a partner).
     ``data.clinic`` empty (partners only): all of that on the platform's partner-support desk.
-    Returns ``(ticket, created)``; a repeated ``idempotency_key`` returns the original ticket."""
+    A retried API request is answered by the kernel's ``@idempotent`` (``Idempotency-Key``)."""
     if requester is None and requester_partner is None:
         raise DomainError("A ticket needs a requester.", code="requester_required")
     if data.clinic is None and requester_partner is None:
@@ -126,15 +125,6 @@ def ticket_create(
             "Name the clinic the ticket is for.",
             extra={"errors": [{"field": "clinicId", "code": "required", "message": "Required."}]},
         )
-    if idempotency_key:
-        owner = (
-            {"requester_partner": requester_partner}
-            if requester_partner
-            else {"requester": requester}
-        )
-        existing = Ticket.objects.filter(idempotency_key=idempotency_key, **owner).first()
-        if existing is not None:
-            return existing, False
     now = timezone.now()
     ticket = Ticket(
         clinic=data.clinic,
@@ -149,23 +139,12 @@ def ticket_create(
         language=data.language,
         region=data.region,
         category=data.category,
-        idempotency_key=idempotency_key,
     )
     ticket.queue = queue_route(clinic=data.clinic, language=data.language, region=data.region)
     agents = available_agents(clinic=data.clinic, language=data.language, now=now)
     ticket.assignee = agents[0].user if agents else None
     ticket.sla_policy = sla_policy_for(ticket)
-    try:
-        with transaction.atomic():
-            ticket.save()
-    except IntegrityError:
-        # A concurrent request with the same Idempotency-Key won the race.
-        owner = (
-            {"requester_partner": requester_partner}
-            if requester_partner
-            else {"requester": requester}
-        )
-        return Ticket.objects.get(idempotency_key=idempotency_key, **owner), False
+    ticket.save()
     sla_recompute(ticket, now=now)
     ticket.save()
     if data.description or data.attachments:
@@ -192,7 +171,7 @@ def ticket_create(
     notifications.ticket_received(ticket=ticket)
     if ticket.assignee is not None:
         notifications.ticket_assigned(ticket=ticket)
-    return ticket, True
+    return ticket
 
 
 def reopen_window() -> timedelta:

@@ -141,7 +141,10 @@ def guide_server(live_server, settings, django_user_model):  # type: ignore[no-u
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
     django_user_model.objects.create_user(username=USER, password=PASSWORD)
     partner = PartnerFactory(tier=Partner.Tier.PRO)
-    api_key = make_api_key(partner=partner, scopes=["read:partner", "manage:partner"]).secret
+    # The key holds the scopes the guide's application asks for (a key grants only its own).
+    api_key = make_api_key(
+        partner=partner, scopes=["read:partner", "manage:partner", "read:leads"]
+    ).secret
     return live_server.url, partner, api_key
 
 

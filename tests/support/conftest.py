@@ -159,7 +159,7 @@ def new_ticket(patient: User, clinic: Clinic, actor: Actor):
             description=fields.pop("description", "I was charged twice."),
             **fields,
         )
-        ticket, _ = ticket_create(data=data, actor=actor, requester=requester)
+        ticket = ticket_create(data=data, actor=actor, requester=requester)
         return ticket
 
     return make

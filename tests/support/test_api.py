@@ -60,8 +60,22 @@ def test_create_is_idempotent(frozen, patient_client, clinic) -> None:
     first = patient_client.post(TICKETS, payload, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     again = patient_client.post(TICKETS, payload, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     assert first.status_code == 201
-    assert again.status_code == 200
+    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == first.json()["id"]
+    assert Ticket.objects.count() == 1
+
+
+def test_a_reused_key_with_another_body_is_422_like_every_endpoint(
+    frozen, patient_client, clinic
+) -> None:
+    payload = {"clinicId": clinic.public_id, "subject": "Help"}
+    first = patient_client.post(TICKETS, payload, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == 201
+    other = {**payload, "subject": "Something else"}
+    reused = patient_client.post(TICKETS, other, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert reused.status_code == 422
+    assert reused["Content-Type"] == "application/problem+json"
+    assert reused.json()["code"] == "idempotency_key_reused"
     assert Ticket.objects.count() == 1
 
 

@@ -197,6 +197,9 @@ def test_a_retried_platform_ticket_is_created_once(frozen, partner_api_client, p
     payload = {"subject": "Rate limits"}
     first = client.post(TICKETS, payload, format="json", HTTP_IDEMPOTENCY_KEY="t-1")
     again = client.post(TICKETS, payload, format="json", HTTP_IDEMPOTENCY_KEY="t-1")
-    assert (first.status_code, again.status_code) == (201, 200)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == first.json()["id"]
     assert Ticket.objects.count() == 1
+    reused = client.post(TICKETS, {"subject": "Other"}, format="json", HTTP_IDEMPOTENCY_KEY="t-1")
+    assert reused.status_code == 422 and reused.json()["code"] == "idempotency_key_reused"
