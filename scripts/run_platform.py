@@ -194,6 +194,11 @@ def banner(base_url: str, env: dict[str, str]) -> str:
     username = credentials.get("adminUsername")
     if username:
         login = f"{username} / {credentials.get('adminPassword', '(see seed_demo output above)')}"
+        if credentials.get("adminTotpSecret"):
+            login += (
+                f", then the code from `.venv/bin/python scripts/demo_totp.py`"
+                f" (or add TOTP key {credentials['adminTotpSecret']} to an authenticator app)"
+            )
     else:
         login = f"none yet: no demo superuser was seeded (create one: {CREATE_SUPERUSER})"
     lines = [
@@ -271,6 +276,9 @@ def main(argv: list[str]) -> int:
                 "--no-control-socket",
                 "--access-logfile",
                 "-",
+                # Query strings masked, as the app's logs are (careos/gunicorn_logging.py).
+                "--logger-class",
+                "careos.gunicorn_logging.RedactingGunicornLogger",
             ],
         ),
         Child(
