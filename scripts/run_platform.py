@@ -225,6 +225,30 @@ def banner(base_url: str, env: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+def web_argv(python: str, *, bind: str, workers: int) -> list[str]:
+    """gunicorn as ``make run`` starts it: sync workers, access log on stdout, query strings in
+    that log masked like the app's logs (careos/gunicorn_logging.py)."""
+    return [
+        python,
+        "-m",
+        "gunicorn",
+        "careos.wsgi:application",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",
+        "--graceful-timeout",
+        "10",
+        "--no-control-socket",
+        "--access-logfile",
+        "-",
+        "--logger-class",
+        "careos.gunicorn_logging.RedactingGunicornLogger",
+    ]
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -258,29 +282,7 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGHUP, _raise_stop)
 
     children = [
-        Child(
-            "web",
-            [
-                python,
-                "-m",
-                "gunicorn",
-                "careos.wsgi:application",
-                "--bind",
-                f"{args.host}:{args.port}",
-                "--workers",
-                str(args.web_workers),
-                "--worker-class",
-                "sync",
-                "--graceful-timeout",
-                "10",
-                "--no-control-socket",
-                "--access-logfile",
-                "-",
-                # Query strings masked, as the app's logs are (careos/gunicorn_logging.py).
-                "--logger-class",
-                "careos.gunicorn_logging.RedactingGunicornLogger",
-            ],
-        ),
+        Child("web", web_argv(python, bind=f"{args.host}:{args.port}", workers=args.web_workers)),
         Child(
             "worker",
             [
