@@ -24,6 +24,10 @@ import urllib.request
 from http.client import HTTPResponse
 from pathlib import Path
 
+# The demo admin's one-time codes (RFC 6238), from the same module ``make run``'s banner names.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from scripts.demo_totp import totp_code
+
 # Hosts that would mean the docs page loads code from the internet instead of our static files.
 CDN_PATTERN = re.compile(r"""(src|href)=["'](https?:)?//""", re.IGNORECASE)
 ASSET_PATTERN = re.compile(r"""(?:src|href)=["'](/static/[^"']+)["']""")
@@ -101,21 +105,44 @@ def check_docs(base_url: str) -> None:
     print("ok: /api/docs/ is served with no CDN")
 
 
-def admin_login(base_url: str, *, username: str, password: str) -> http.cookiejar.CookieJar:
-    """Sign in through the admin login form; the jar holds the session and CSRF cookies."""
+def _csrf(jar: http.cookiejar.CookieJar) -> str:
+    return next((cookie.value for cookie in jar if cookie.name == "csrftoken"), "")
+
+
+def admin_login(
+    base_url: str, *, username: str, password: str, totp_secret: str = ""
+) -> http.cookiejar.CookieJar:
+    """Sign in through the admin login form, then (for an account that can see PHI) the second
+    step with a code from ``totp_secret``; the jar holds the session and CSRF cookies."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     fetch(f"{base_url}/admin/login/", opener=opener)
-    csrf = next((cookie.value for cookie in jar if cookie.name == "csrftoken"), "")
     form = urllib.parse.urlencode(
         {
             "username": username,
             "password": password,
-            "csrfmiddlewaretoken": csrf,
+            "csrfmiddlewaretoken": _csrf(jar),
             "next": "/admin/",
         }
     ).encode()
     status, _, page = fetch(f"{base_url}/admin/login/?next=/admin/", opener=opener, data=form)
+    # A code is used once (and the one before may have been used by the last sign-in): the
+    # next time step's code is accepted too; django-otp waits 1 s after a wrong one.
+    for offset in (0, 1):
+        if b'id="mfa-verify-form"' not in page:
+            break
+        if not totp_secret:
+            raise CheckFailed(f"{username!r} needs a one-time code but no TOTP key is recorded")
+        form = urllib.parse.urlencode(
+            {
+                "code": totp_code(totp_secret, offset_steps=offset),
+                "csrfmiddlewaretoken": _csrf(jar),
+                "next": "/admin/",
+            }
+        ).encode()
+        if offset:
+            time.sleep(1.5)
+        status, _, page = fetch(f"{base_url}/accounts/mfa/", opener=opener, data=form)
     if status != 200 or b'id="logout-form"' not in page:
         raise CheckFailed(f"demo login {username!r} did not reach the admin index (HTTP {status})")
     return jar
@@ -129,7 +156,12 @@ def print_session(base_url: str, credentials_file: Path) -> None:
     username, password = credentials.get("adminUsername"), credentials.get("adminPassword")
     if not username or not password:
         return
-    jar = admin_login(base_url, username=str(username), password=str(password))
+    jar = admin_login(
+        base_url,
+        username=str(username),
+        password=str(password),
+        totp_secret=str(credentials.get("adminTotpSecret") or ""),
+    )
     cookies = {cookie.name: cookie.value for cookie in jar}
     print(f"CAREOS_SESSION_ID={cookies.get('sessionid', '')}")
     print(f"CAREOS_CSRF_TOKEN={cookies.get('csrftoken', '')}")
@@ -149,8 +181,13 @@ def check_admin(base_url: str, credentials_file: Path) -> None:
     if not username or not password:
         print("note: no demo superuser recorded (rbac/demo.py not there yet): login not tried")
         return
-    admin_login(base_url, username=str(username), password=str(password))
-    print(f"ok: demo login {username!r} reaches the admin index")
+    admin_login(
+        base_url,
+        username=str(username),
+        password=str(password),
+        totp_secret=str(credentials.get("adminTotpSecret") or ""),
+    )
+    print(f"ok: demo login {username!r} (password and one-time code) reaches the admin index")
 
 
 def read_credentials(path: Path) -> dict[str, object]:

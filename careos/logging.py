@@ -37,6 +37,36 @@ def redact_text(text: str) -> str:
     return text
 
 
+# Query parameters whose values are shown in access logs: paging, ordering and format only.
+# Every other value is masked (admin searches, API filters, ``next`` URLs carry PHI).
+SHOWN_QUERY_PARAMS = frozenset(
+    {"p", "o", "e", "all", "page", "cursor", "ordering", "lang", "version", "format", "_popup"}
+)
+_PARAM_NAME = re.compile(r"[A-Za-z_][\w.\-\[\]]{0,63}")
+
+
+def mask_query_string(query: str) -> str:
+    """``q=%2B1415…&p=2`` → ``q=[redacted]&p=2``: names kept (unless odd), values masked."""
+    if not query:
+        return query
+    pieces = []
+    for piece in query.split("&"):
+        name, sep, value = piece.partition("=")
+        if not _PARAM_NAME.fullmatch(name):
+            name = REDACTED
+        if value and name not in SHOWN_QUERY_PARAMS:
+            value = REDACTED
+        pieces.append(f"{name}{sep}{value}")
+    return "&".join(pieces)
+
+
+def mask_url(url: str) -> str:
+    """A URL or path with its query string masked (``mask_query_string``) and any phone number
+    or email left in the rest redacted."""
+    base, sep, query = url.partition("?")
+    return redact_text(base) + sep + mask_query_string(query)
+
+
 def redact_value(key: str, value: Any) -> Any:
     if SENSITIVE_KEYS.search(key):
         return REDACTED

@@ -632,3 +632,73 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
 DEMO_CREDENTIALS_FILE = VAR_DIR / "demo-credentials.json"
 
 SESSION_COOKIE_AGE = int(timedelta(hours=12).total_seconds())
+
+# --- accounts: login throttling, second factor, idle sessions, CSP (docs/security.md) ---
+# Installed apps and middleware are placed relative to Django's own, so this block can stay
+# together: OTPMiddleware and the second-factor gate right after AuthenticationMiddleware,
+# django-csp's header on every response, django-axes' lockout answer last (as axes requires).
+INSTALLED_APPS += [
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
+]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_otp.middleware.OTPMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1,
+    "rbac.accounts.middleware.SecondFactorMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "csp.middleware.CSPMiddleware",
+)
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed sign-ins (admin and /accounts/login/) are counted per username *and* client address;
+# after ACCOUNTS_LOGIN_FAILURE_LIMIT of them that pair is locked out for the cool-off period
+# (also with the right password). Attempts and lockouts are listed in the admin (Axes), where
+# an operator can also lift one early.
+AXES_FAILURE_LIMIT = env.int("ACCOUNTS_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ACCOUNTS_LOGIN_LOCKOUT_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The one client-address rule of the project (X-Forwarded-For only behind trusted proxies).
+AXES_CLIENT_IP_CALLABLE = "rbac.services.client_ip"
+AXES_LOCKOUT_CALLABLE = "rbac.accounts.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# Accounts that can see PHI (superusers, roles with rbac.view_phi) need a TOTP code after the
+# password; enrolment happens at their first sign-in. Their sessions end after this much
+# inactivity (rounded to ACCOUNTS_SESSION_ACTIVITY_STEP_SECONDS, the granularity at which
+# activity is written to the session).
+ACCOUNTS_PHI_SESSION_IDLE_SECONDS = env.int("ACCOUNTS_PHI_SESSION_IDLE_SECONDS", default=15 * 60)
+ACCOUNTS_SESSION_ACTIVITY_STEP_SECONDS = env.int(
+    "ACCOUNTS_SESSION_ACTIVITY_STEP_SECONDS", default=60
+)
+ACCOUNTS_RECOVERY_CODE_COUNT = env.int("ACCOUNTS_RECOVERY_CODE_COUNT", default=10)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="CareOS")
+# Device secrets are not shown in the admin (an operator removes a lost device instead).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# django-csp 4 format. Scripts only from our own static files (no inline script, no eval);
+# styles also inline, since admin columns render `style` attributes; nothing may frame us.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Swagger UI's validator badge would send the schema to swagger.io (and CSP blocks it anyway).
+SPECTACULAR_SETTINGS["SWAGGER_UI_SETTINGS"] = {"deepLinking": True, "validatorUrl": None}

@@ -27,3 +27,9 @@ class RbacConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_ensure_role_templates, sender=self)
+
+        from django.contrib.auth.signals import user_logged_in
+
+        from rbac.accounts.middleware import start_idle_clock
+
+        user_logged_in.connect(start_idle_clock, dispatch_uid="rbac.accounts.start_idle_clock")

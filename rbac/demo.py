@@ -1,6 +1,9 @@
 """Demo data of rbac (``manage.py seed_demo``): idempotent, prints what it created or found."""
 
+from base64 import b32encode
 from typing import TextIO
+
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from careos.actors import system_actor
 from careos.demo import record_demo_credentials
@@ -40,6 +43,7 @@ def seed(*, stdout: TextIO) -> None:
         admin.set_password(ADMIN_PASSWORD)
         admin.save(update_fields=["is_superuser", "is_staff", "is_active", "password"])
     _line(stdout, created, f"superuser {ADMIN_USERNAME} / password {ADMIN_PASSWORD}")
+    totp_secret = _admin_totp_secret(admin, stdout=stdout)
 
     clinic = Clinic.objects.filter(slug=CLINIC_SLUG).first()
     created = clinic is None
@@ -80,4 +84,18 @@ def seed(*, stdout: TextIO) -> None:
             created = True
         _line(stdout, created, f"{role.name.lower()} {username} in {clinic.name}")
 
-    record_demo_credentials(adminUsername=ADMIN_USERNAME, adminPassword=ADMIN_PASSWORD)
+    record_demo_credentials(
+        adminUsername=ADMIN_USERNAME, adminPassword=ADMIN_PASSWORD, adminTotpSecret=totp_secret
+    )
+
+
+def _admin_totp_secret(admin: User, *, stdout: TextIO) -> str:
+    """The demo superuser can see PHI, so signing in asks for a TOTP code: they get a confirmed
+    authenticator device (a random key, kept across seeds), whose base32 secret is recorded for
+    ``make run``'s banner (``scripts/demo_totp.py`` prints the current code) and CI's login."""
+    device = TOTPDevice.objects.filter(user=admin, confirmed=True).order_by("pk").first()
+    created = device is None
+    if device is None:
+        device = TOTPDevice.objects.create(user=admin, name="Demo authenticator", confirmed=True)
+    _line(stdout, created, f"authenticator (TOTP) device of {ADMIN_USERNAME}")
+    return b32encode(device.bin_key).decode("ascii")

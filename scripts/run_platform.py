@@ -194,6 +194,11 @@ def banner(base_url: str, env: dict[str, str]) -> str:
     username = credentials.get("adminUsername")
     if username:
         login = f"{username} / {credentials.get('adminPassword', '(see seed_demo output above)')}"
+        if credentials.get("adminTotpSecret"):
+            login += (
+                f", then the code from `.venv/bin/python scripts/demo_totp.py`"
+                f" (or add TOTP key {credentials['adminTotpSecret']} to an authenticator app)"
+            )
     else:
         login = f"none yet: no demo superuser was seeded (create one: {CREATE_SUPERUSER})"
     lines = [
@@ -218,6 +223,30 @@ def banner(base_url: str, env: dict[str, str]) -> str:
         )
     lines += ["Press Ctrl-C to stop web, worker and beat.", "=" * 72, ""]
     return "\n".join(lines)
+
+
+def web_argv(python: str, *, bind: str, workers: int) -> list[str]:
+    """gunicorn as ``make run`` starts it: sync workers, access log on stdout, query strings in
+    that log masked like the app's logs (careos/gunicorn_logging.py)."""
+    return [
+        python,
+        "-m",
+        "gunicorn",
+        "careos.wsgi:application",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",
+        "--graceful-timeout",
+        "10",
+        "--no-control-socket",
+        "--access-logfile",
+        "-",
+        "--logger-class",
+        "careos.gunicorn_logging.RedactingGunicornLogger",
+    ]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -253,26 +282,7 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGHUP, _raise_stop)
 
     children = [
-        Child(
-            "web",
-            [
-                python,
-                "-m",
-                "gunicorn",
-                "careos.wsgi:application",
-                "--bind",
-                f"{args.host}:{args.port}",
-                "--workers",
-                str(args.web_workers),
-                "--worker-class",
-                "sync",
-                "--graceful-timeout",
-                "10",
-                "--no-control-socket",
-                "--access-logfile",
-                "-",
-            ],
-        ),
+        Child("web", web_argv(python, bind=f"{args.host}:{args.port}", workers=args.web_workers)),
         Child(
             "worker",
             [

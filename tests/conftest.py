@@ -8,9 +8,11 @@ import redis
 from celery.result import _set_task_join_will_block
 from django.conf import settings as django_settings
 from django.contrib.contenttypes.models import ContentType
+from django.test import Client
 from django.test.utils import override_settings
 from rest_framework.test import APIClient
 
+from tests.clients import SignedInAPIClient, SignedInClient
 from tests.clock import SteppedClock, stepped_clock
 from tests.infra import Broker
 
@@ -88,7 +90,22 @@ def django_db_serialized_rollback() -> None:
 
 @pytest.fixture
 def api_client() -> APIClient:
-    return APIClient()
+    """DRF's client; ``force_login`` signs in with both factors (tests/clients.py)."""
+    return SignedInAPIClient()
+
+
+@pytest.fixture
+def client() -> Client:
+    """Django's client; ``force_login`` signs in with both factors (tests/clients.py)."""
+    return SignedInClient()
+
+
+@pytest.fixture
+def admin_client(db, admin_user) -> Client:  # type: ignore[no-untyped-def]
+    """Signed in as pytest-django's superuser, with both factors (tests/clients.py)."""
+    client = SignedInClient()
+    client.force_login(admin_user)
+    return client
 
 
 @pytest.fixture

@@ -87,3 +87,27 @@ def test_make_run_points_links_at_itself(monkeypatch, args, url):
         run_platform.main(args)
     assert seen["PUBLIC_BASE_URL"] == url
     assert seen["DEBUG"] == "true"
+
+
+def test_the_banner_says_how_to_get_the_demo_admins_one_time_code(tmp_path):
+    seeded_var(tmp_path / "var")
+    path = tmp_path / "var" / "demo-credentials.json"
+    path.write_text(
+        json.dumps({**json.loads(path.read_text()), "adminTotpSecret": "JBSWY3DPEHPK3PXP"}),
+        encoding="utf-8",
+    )
+    text = run_platform.banner(BASE_URL, {"DEBUG": "true", "VAR_DIR": str(tmp_path / "var")})
+    assert (
+        "Demo login:   admin / careos-demo, then the code from "
+        "`.venv/bin/python scripts/demo_totp.py` (or add TOTP key JBSWY3DPEHPK3PXP"
+    ) in text
+
+
+def test_demo_totp_computes_rfc_6238_codes():
+    from scripts.demo_totp import totp_code
+
+    # RFC 6238 appendix B (SHA-1 seed "12345678901234567890"), last 6 of the 8 digits.
+    secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+    assert totp_code(secret, at=59) == "287082"
+    assert totp_code(secret, at=1111111109) == "081804"
+    assert totp_code(secret, at=1111111109, offset_steps=1) == totp_code(secret, at=1111111139)

@@ -6,6 +6,7 @@ from engagement.models import Campaign, Message, MessageTemplate
 from engagement.services.campaigns import campaign_create
 from engagement.services.messages import message_send
 from rbac.models import User
+from tests.clients import SignedInClient
 
 ACTOR = system_actor("tests")
 
@@ -13,7 +14,7 @@ ACTOR = system_actor("tests")
 @pytest.fixture
 def admin_client(db) -> Client:
     user = User.objects.create_superuser(username="root", password="x")
-    client = Client()
+    client = SignedInClient()
     client.force_login(user)
     return client
 

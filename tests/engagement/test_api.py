@@ -6,6 +6,7 @@ from engagement.models import Campaign, OptOut, PatientTask, PushSubscription, R
 from engagement.services.messages import message_send
 from engagement.services.reminders import task_create
 from rbac.models import User
+from tests.clients import SignedInAPIClient
 from tests.engagement.conftest import grant
 
 ACTOR = system_actor("tests")
@@ -14,7 +15,7 @@ AUTH = "tBHItJI5svbpez7KI4CCXg"
 
 
 def client_for(user: User) -> APIClient:
-    client = APIClient()
+    client = SignedInAPIClient()
     client.force_login(user)
     return client
 

@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from careos.actors import system_actor
 from engagement.channels.sms_console import ConsoleSMSTransport
@@ -15,6 +14,7 @@ from engagement.models import Campaign, Message, MessageStatus
 from engagement.services.messages import messages_requeue_stuck
 from engagement.tasks import deliver_message, release_deferred_messages, start_due_campaigns
 from rbac.models import User
+from tests.clients import SignedInAPIClient
 from tests.engagement.conftest import grant, reminder_message
 
 pytestmark = pytest.mark.django_db
@@ -111,7 +111,7 @@ def test_campaign_launched_with_the_broker_down_is_resumed_and_sends_once(
     campaign = Campaign.objects.create(
         clinic=clinic, name="Flu", channel="sms", template_key="wellness_campaign"
     )
-    client = APIClient()
+    client = SignedInAPIClient()
     client.force_login(admin)
 
     broker.down()

@@ -5,6 +5,7 @@ from rest_framework.test import APIClient
 
 from engagement.models import Campaign, MessageTemplate, PatientTask, PushSubscription, Reminder
 from rbac.models import User
+from tests.clients import SignedInAPIClient
 from tests.engagement.conftest import grant
 from tests.engagement.test_api import AUTH, P256DH
 
@@ -16,7 +17,7 @@ def admin_client(clinic) -> APIClient:
     admin = grant(
         User.objects.create(username="admin1", kind=User.Kind.STAFF), clinic, "clinic_admin"
     )
-    client = APIClient()
+    client = SignedInAPIClient()
     client.force_login(admin)
     return client
 
@@ -103,7 +104,7 @@ def test_failed_create_stores_nothing_and_the_key_can_be_retried(
 
 
 def test_push_subscription_register_replays(patient):
-    client = APIClient()
+    client = SignedInAPIClient()
     client.force_login(patient)
     body = {"endpoint": "https://push.example.net/abc", "keys": {"p256dh": P256DH, "auth": AUTH}}
     headers = {"Idempotency-Key": "browser-1"}

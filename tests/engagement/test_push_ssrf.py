@@ -4,13 +4,13 @@ import socket
 
 import pytest
 import responses
-from rest_framework.test import APIClient
 
 from careos.actors import system_actor
 from careos.http import UnsafeURLError
 from engagement.models import MessageAttempt, MessageStatus, PushSubscription
 from engagement.services.messages import message_deliver, message_send
 from engagement.services.push import SubscriptionInvalid, push_subscription_register
+from tests.clients import SignedInAPIClient
 from tests.engagement.test_api import AUTH, P256DH
 from tests.engagement.test_push import ENDPOINT, subscription, webpush_settings  # noqa: F401
 
@@ -18,7 +18,7 @@ KEYS = {"p256dh": P256DH, "auth": AUTH}
 
 
 def _register(patient, endpoint: str):
-    client = APIClient()
+    client = SignedInAPIClient()
     client.force_login(patient)
     return client.post(
         "/api/v1/me/push-subscriptions", {"endpoint": endpoint, "keys": KEYS}, format="json"

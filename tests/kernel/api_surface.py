@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from partners.models import Partner
 from rbac.models import User
+from tests.clients import SignedInAPIClient
 from tests.partners.factories import PartnerFactory, make_api_key
 
 
@@ -58,9 +59,9 @@ class Clients:
 
     def __init__(self) -> None:
         partner = PartnerFactory(tier=Partner.Tier.ENTERPRISE)
-        self.partner = APIClient()
+        self.partner = SignedInAPIClient()
         self.partner.credentials(HTTP_X_API_KEY=make_api_key(partner=partner).secret)
-        self.staff = APIClient()
+        self.staff = SignedInAPIClient()
         self.staff.force_login(
             User.objects.create_superuser(username="contract-admin", password=None)
         )

@@ -11,12 +11,12 @@ from django.core.validators import URLValidator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework import serializers
-from rest_framework.test import APIClient
 
 from careos.api.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH, idempotency_key_valid
 from careos.api.patterns import NO_NUL_PATTERN, NOT_BLANK_PATTERN, WHITESPACE_CLASS, url_pattern
 from careos.api.serializers import Serializer
 from rbac.models import User
+from tests.clients import SignedInAPIClient
 from tests.kernel.api_surface import openapi_schema, operations
 
 IDEMPOTENCY_KEY_SCHEMA = {
@@ -178,7 +178,7 @@ def test_an_api_url_field_refuses_what_format_uri_refuses(partner_api_client):
 @pytest.mark.django_db
 def test_a_blank_allowed_url_field_still_takes_the_empty_string():
     """Regression (schemathesis): the URL check refused a partner's empty ``website``."""
-    client = APIClient()
+    client = SignedInAPIClient()
     client.force_login(User.objects.create_superuser(username="url-admin", password=None))
     response = client.post(
         "/api/v1/partners/admin/partners",
@@ -309,7 +309,7 @@ def test_a_session_needs_the_csrf_token_to_change_anything():
 
 @pytest.mark.django_db
 def test_the_server_refuses_a_session_change_without_the_csrf_token():
-    client = APIClient(enforce_csrf_checks=True)
+    client = SignedInAPIClient(enforce_csrf_checks=True)
     client.force_login(User.objects.create_superuser(username="csrf-admin", password=None))
     response = client.post(
         "/api/v1/partners/admin/partners",

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from partners.models import Partner
 from partners.scopes import scopes_for_tier
+from tests.clients import SignedInAPIClient
 from tests.kernel.bad_input import api_schema, assert_problem, concrete, rows
 from tests.kernel.parents import payment_id_for_superuser, webhook_message_id_for
 from tests.partners.factories import PartnerFactory
@@ -40,7 +41,7 @@ FORGED_CURSORS = {
 def list_clients(django_user_model, partner_api_client) -> list[APIClient]:
     """A platform superuser (session) and an enterprise partner with every scope: between them
     they may read every list."""
-    staff = APIClient()
+    staff = SignedInAPIClient()
     staff.force_authenticate(
         django_user_model.objects.create_superuser(username="lists", password="pw")
     )

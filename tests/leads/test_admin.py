@@ -12,6 +12,7 @@ from leads.models import CategoryMapping, IngestFailureCount, Lead, LeadEncrypti
 from leads.services.pipeline import lead_contact, lead_qualify
 from rbac.models import AuditEvent, User
 from rbac.services import clinic_create, user_create
+from tests.clients import SignedInClient
 from tests.leads.conftest import PHONE
 
 pytestmark = pytest.mark.django_db
@@ -25,14 +26,14 @@ def _staff(*codenames: str) -> Client:
         user.user_permissions.add(
             Permission.objects.get(content_type__app_label=app_label, codename=name)
         )
-    client = Client()
+    client = SignedInClient()
     client.force_login(user)
     return client
 
 
 @pytest.fixture
 def root_client() -> Client:
-    client = Client()
+    client = SignedInClient()
     client.force_login(User.objects.create_superuser(username="root", password=None))
     return client
 

@@ -8,6 +8,7 @@ from oauth2_provider.models import AccessToken
 
 from partners.models import Partner
 from partners.services import applications as apps
+from tests.clients import SignedInClient
 from tests.partners.oauth_flows import (
     REDIRECT,
     approved_client,
@@ -24,7 +25,7 @@ ME = "/api/v1/partners/me"
 @pytest.fixture
 def browser(django_user_model) -> Client:
     user = django_user_model.objects.create_user(username="owner", password="pw")
-    client = Client()
+    client = SignedInClient()
     client.force_login(user)
     return client
 
@@ -145,7 +146,7 @@ def test_introspection_answers_for_own_tokens_only():
     mine = approved_client(grant_type="client-credentials")
     theirs = approved_client(grant_type="client-credentials")
     token = _client_credentials_token(mine).json()["access_token"]
-    own = Client().post(
+    own = SignedInClient().post(
         "/o/introspect/",
         {"token": token},
         HTTP_AUTHORIZATION=basic(mine.client_id, mine.client_secret),
@@ -154,13 +155,13 @@ def test_introspection_answers_for_own_tokens_only():
     assert own.json()["active"] is True
     assert own.json()["client_id"] == mine.client_id
     assert set(own.json()["scope"].split()) == {"read:partner", "read:leads"}
-    other = Client().post(
+    other = SignedInClient().post(
         "/o/introspect/",
         {"token": token},
         HTTP_AUTHORIZATION=basic(theirs.client_id, theirs.client_secret),
     )
     assert other.json() == {"active": False}
-    unknown = Client().post(
+    unknown = SignedInClient().post(
         "/o/introspect/",
         {"token": "nope"},
         HTTP_AUTHORIZATION=basic(mine.client_id, mine.client_secret),
@@ -185,7 +186,7 @@ def test_revoking_an_access_token_revokes_its_refresh_token(browser, api_client)
     ).json()
 
     other = approved_client()
-    not_mine = Client().post(
+    not_mine = SignedInClient().post(
         "/o/revoke_token/",
         {"token": tokens["access_token"]},
         HTTP_AUTHORIZATION=basic(other.client_id, other.client_secret),
@@ -194,7 +195,7 @@ def test_revoking_an_access_token_revokes_its_refresh_token(browser, api_client)
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
     assert api_client.get(ME).status_code == 200  # another client cannot revoke it
 
-    revoked = Client().post(
+    revoked = SignedInClient().post(
         "/o/revoke_token/", {"token": tokens["access_token"]}, HTTP_AUTHORIZATION=auth
     )
     assert revoked.status_code == 200
@@ -243,7 +244,7 @@ def test_signed_out_resource_owner_signs_in_then_consents(django_user_model):
         "code_challenge": challenge,
         "code_challenge_method": "S256",
     }
-    browser = Client()
+    browser = SignedInClient()
     authorize_url = "/o/authorize/?" + urlencode(params)
 
     to_login = browser.get(authorize_url)
@@ -318,7 +319,7 @@ def test_consent_denied_redirects_with_access_denied(django_user_model):
     django_user_model.objects.create_user(username="patient", password="correct horse")
     approved = approved_client(client_type="public")
     _verifier, challenge = pkce()
-    browser = Client()
+    browser = SignedInClient()
     assert browser.login(username="patient", password="correct horse")
     params = {
         "response_type": "code",
@@ -339,7 +340,7 @@ def test_consent_denied_redirects_with_access_denied(django_user_model):
 
 def test_sign_out_ends_the_session(django_user_model):
     django_user_model.objects.create_user(username="patient", password="correct horse")
-    browser = Client()
+    browser = SignedInClient()
     assert browser.login(username="patient", password="correct horse")
     page = browser.get("/accounts/login/")
     assert b"Signed in as patient" in page.content

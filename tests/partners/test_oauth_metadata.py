@@ -3,9 +3,9 @@
 
 import pytest
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
-from django.test import Client
 
 from partners.scopes import ADMIN, grantable_scopes
+from tests.clients import SignedInClient
 from tests.partners.oauth_flows import approved_client, authorize, pkce
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,7 @@ def issuer(settings) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_authorization_server_metadata(issuer):
-    response = Client().get("/.well-known/oauth-authorization-server")
+    response = SignedInClient().get("/.well-known/oauth-authorization-server")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     assert response["Access-Control-Allow-Origin"] == "*"
@@ -60,12 +60,12 @@ def test_authorization_server_metadata(issuer):
 
 
 def test_metadata_issuer_defaults_to_the_public_base_url(settings):
-    document = Client().get("/.well-known/oauth-authorization-server").json()
+    document = SignedInClient().get("/.well-known/oauth-authorization-server").json()
     assert document["issuer"] == settings.PUBLIC_BASE_URL.rstrip("/")
 
 
 def test_the_authorization_response_names_the_metadata_issuer(issuer, django_user_model):
-    browser = Client()
+    browser = SignedInClient()
     browser.force_login(django_user_model.objects.create_user(username="owner", password="pw"))
     approved = approved_client()
     _verifier, challenge = pkce()

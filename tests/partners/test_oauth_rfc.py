@@ -20,6 +20,7 @@ from partners.services.oauth_codes import (
 )
 from partners.tasks import oauth_codes_prune_task
 from rbac.models import AuditEvent
+from tests.clients import SignedInClient
 from tests.infra import require_postgresql
 from tests.partners.oauth_flows import (
     REDIRECT,
@@ -38,7 +39,7 @@ ME = "/api/v1/partners/me"
 @pytest.fixture
 def browser(django_user_model) -> Client:
     user = django_user_model.objects.create_user(username="owner", password="pw")
-    client = Client()
+    client = SignedInClient()
     client.force_login(user)
     return client
 
@@ -60,13 +61,13 @@ def test_introspection_without_credentials_is_a_401_basic_challenge():
 
 def test_introspection_with_a_wrong_secret_is_a_401_basic_challenge():
     approved = approved_client(grant_type="client-credentials")
-    basic_auth = Client().post(
+    basic_auth = SignedInClient().post(
         "/o/introspect/",
         {"token": "anything"},
         HTTP_AUTHORIZATION=basic(approved.client_id, "wrong"),
     )
     _assert_client_challenge(basic_auth)
-    in_body = Client().post(
+    in_body = SignedInClient().post(
         "/o/introspect/",
         {"token": "anything", "client_id": approved.client_id, "client_secret": "wrong"},
     )
@@ -81,13 +82,15 @@ def test_introspection_with_a_bearer_token_answers_a_bearer_challenge():
         auth=basic(approved.client_id, approved.client_secret),
     ).json()["access_token"]
     # A partner's token never carries DOT's "introspection" scope (it is not in the catalog).
-    valid = Client().post(
+    valid = SignedInClient().post(
         "/o/introspect/", {"token": access}, HTTP_AUTHORIZATION=f"Bearer {access}"
     )
     assert valid.status_code == 401
     assert valid["WWW-Authenticate"] == 'Bearer realm="CareOS", error="insufficient_scope"'
     assert valid.json()["error"] == "insufficient_scope"
-    unknown = Client().post("/o/introspect/", {"token": access}, HTTP_AUTHORIZATION="Bearer nope")
+    unknown = SignedInClient().post(
+        "/o/introspect/", {"token": access}, HTTP_AUTHORIZATION="Bearer nope"
+    )
     assert unknown.status_code == 401
     assert unknown["WWW-Authenticate"] == 'Bearer realm="CareOS", error="invalid_token"'
 
@@ -126,7 +129,7 @@ def test_unknown_client_id_is_invalid_client():
 
 def test_revocation_with_a_wrong_secret_is_a_401_basic_challenge():
     approved = approved_client(grant_type="client-credentials")
-    response = Client().post(
+    response = SignedInClient().post(
         "/o/revoke_token/",
         {"token": "anything"},
         HTTP_AUTHORIZATION=basic(approved.client_id, "nope"),
@@ -274,7 +277,7 @@ def test_concurrent_exchanges_of_one_code_leave_no_usable_token(live_server, dja
     lands in its different windows)."""
     require_postgresql()
     django_user_model.objects.create_user(username="owner", password="pw")
-    browser = Client()
+    browser = SignedInClient()
     browser.login(username="owner", password="pw")
     approved = approved_client()
 

@@ -8,6 +8,7 @@ from django.urls import reverse
 from careos.actors import Actor
 from rbac import services
 from rbac.models import AuditEvent, Clinic, ConsentRecord, Membership, Role, User
+from tests.clients import SignedInClient
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ def root(make_user) -> User:
 
 @pytest.fixture
 def admin_client(root: User) -> Client:
-    client = Client()
+    client = SignedInClient()
     client.force_login(root)
     return client
 
@@ -260,7 +261,7 @@ def test_role_templates_read_only_for_non_superusers(make_user, clinic_a: Clinic
             content_type__app_label="rbac", codename__in=["view_role", "change_role"]
         )
     )
-    client = Client()
+    client = SignedInClient()
     client.force_login(staff)
     template = Role.objects.get(clinic=None, slug="patient")
     clone = Role.objects.get(clinic=clinic_a, slug="patient")

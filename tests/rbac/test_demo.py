@@ -1,13 +1,18 @@
 import io
 import json
+from base64 import b32encode
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from rbac import demo
 from rbac.models import AuditEvent, Clinic, Membership, Role, User
+from scripts.demo_totp import totp_code
 
 pytestmark = pytest.mark.django_db
 
@@ -46,13 +51,26 @@ def test_seed_is_idempotent_and_demo_login_works(settings, tmp_path):
         )
     ) == {("demo.specialist", "specialist"), ("demo.agent", "support_agent")}
 
-    client = Client()
-    assert client.login(username="admin", password="careos-demo")
-    assert client.get(reverse("admin:index")).status_code == 200
-
-    # Recorded for `make run`'s banner and CI's authenticated schemathesis run.
+    # Recorded for `make run`'s banner and CI's authenticated schemathesis run: the password
+    # and the key of the admin's authenticator device (the admin can see PHI).
     data = json.loads((tmp_path / "demo-credentials.json").read_text())
     assert (data["adminUsername"], data["adminPassword"]) == ("admin", "careos-demo")
+    (device,) = TOTPDevice.objects.filter(user__username="admin")  # one, after two seeds
+    assert device.confirmed and data["adminTotpSecret"] == b32encode(device.bin_key).decode()
+
+    # Both sign-in steps with what was recorded, as a person (or CI) does.
+    client = Client()
+    with time_machine.travel(timezone.now(), tick=False):
+        response = client.post(
+            reverse("admin:login"), {"username": "admin", "password": "careos-demo"}
+        )
+        assert response.status_code == 302
+        assert client.get(reverse("admin:index"))["Location"].startswith(reverse("mfa-verify"))
+        response = client.post(
+            reverse("mfa-verify"), {"code": totp_code(data["adminTotpSecret"]), "next": "/admin/"}
+        )
+        assert response.status_code == 302
+        assert client.get(reverse("admin:index")).status_code == 200
 
 
 def test_seed_restores_a_changed_demo_admin(settings, tmp_path):

@@ -8,6 +8,7 @@ from rbac.models import AuditEvent, User
 from support.models import Ticket
 from support.services.csat import ticket_rate
 from support.services.tickets import ticket_status_change
+from tests.clients import SignedInClient
 from tests.support.conftest import ny, queue
 
 pytestmark = pytest.mark.django_db
@@ -15,9 +16,12 @@ CHANGELIST = "/admin/support/ticket/"
 
 
 @pytest.fixture
-def admin_client(make_user) -> Client:
+def admin_client(make_user, settings) -> Client:
+    # These tests move the clock by hours between requests (SLA countdowns): the idle limit of
+    # a PHI session would sign the superuser out in between.
+    settings.ACCOUNTS_PHI_SESSION_IDLE_SECONDS = 24 * 3600
     admin = make_user(User.Kind.STAFF, is_staff=True, is_superuser=True)
-    client = Client()
+    client = SignedInClient()
     client.force_login(admin)
     return client
 
@@ -118,7 +122,7 @@ def test_agent_staff_sees_only_their_clinic(
     from django.contrib.auth.models import Permission
 
     agent.user_permissions.add(Permission.objects.get(codename="view_ticket"))
-    client = Client()
+    client = SignedInClient()
     client.force_login(User.objects.get(pk=agent.pk))
     response = client.get(CHANGELIST)
     assert response.status_code == 200

@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 
 from rbac.models import AuditEvent, User
 from support.models import Ticket, TicketComment
+from tests.clients import SignedInAPIClient
 from tests.support.conftest import queue
 
 pytestmark = pytest.mark.django_db
@@ -13,7 +14,7 @@ TICKETS = "/api/v1/support/tickets"
 
 
 def client_for(user: User) -> APIClient:
-    client = APIClient()
+    client = SignedInAPIClient()
     client.force_login(user)
     return client
 
@@ -114,7 +115,9 @@ def test_bad_input_is_a_problem_listing_fields(frozen, patient_client, clinic) -
 
 def test_anonymous_is_401(frozen) -> None:
     for url in (TICKETS, f"{TICKETS}/queue", f"{TICKETS}/tkt_x/status"):
-        response = APIClient().get(url) if "status" not in url else APIClient().post(url, {})
+        response = (
+            SignedInAPIClient().get(url) if "status" not in url else APIClient().post(url, {})
+        )
         assert response.status_code == 401, url
         assert response["Content-Type"] == "application/problem+json"
 

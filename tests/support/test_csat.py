@@ -2,7 +2,6 @@
 
 import pytest
 from django.core import signing
-from rest_framework.test import APIClient
 
 from engagement.models import Message
 from support.models import CsatResponse, Ticket
@@ -10,6 +9,7 @@ from support.permissions import Desks
 from support.selectors import csat_report
 from support.services.csat import csat_token
 from support.services.tickets import ticket_status_change
+from tests.clients import SignedInAPIClient
 
 pytestmark = pytest.mark.django_db
 CSAT = "/api/v1/support/csat"
@@ -31,7 +31,7 @@ def test_solve_sends_a_signed_survey_link(solved: Ticket) -> None:
 
 
 def test_rating_by_link_once(solved: Ticket) -> None:
-    client = APIClient()
+    client = SignedInAPIClient()
     body = {"token": csat_token(ticket=solved), "rating": 4, "comment": "Quick and kind"}
     first = client.post(CSAT, body, format="json")
     assert first.status_code == 201
@@ -48,7 +48,7 @@ def test_rating_by_link_once(solved: Ticket) -> None:
 
 
 def test_bad_tokens_and_ratings(solved: Ticket) -> None:
-    client = APIClient()
+    client = SignedInAPIClient()
     forged = signing.dumps({"t": solved.public_id}, salt="other")
     assert client.post(CSAT, {"token": forged, "rating": 5}, format="json").status_code == 404
     out_of_range = client.post(
@@ -60,14 +60,14 @@ def test_bad_tokens_and_ratings(solved: Ticket) -> None:
 
 def test_unsolved_ticket_cannot_be_rated(frozen, new_ticket) -> None:
     ticket = new_ticket()
-    response = APIClient().post(
+    response = SignedInAPIClient().post(
         CSAT, {"token": csat_token(ticket=ticket), "rating": 5}, format="json"
     )
     assert response.status_code == 409 and response.json()["code"] == "ticket_not_solved"
 
 
 def test_requester_rates_through_the_api_once(solved: Ticket, make_user) -> None:
-    client = APIClient()
+    client = SignedInAPIClient()
     client.force_login(solved.requester)
     url = f"/api/v1/support/tickets/{solved.public_id}/rating"
     assert client.post(url, {"rating": 5}, format="json").status_code == 201

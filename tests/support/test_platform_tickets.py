@@ -8,12 +8,12 @@ from datetime import time
 import pytest
 from django.contrib.auth.models import Permission
 from django.db import IntegrityError, transaction
-from django.test import Client
 from rest_framework.test import APIClient
 
 from partners.models import PlatformEvent
 from rbac.models import User
 from support.models import AgentProfile, AgentWorkingHours, Queue, SlaPolicy, Ticket
+from tests.clients import SignedInAPIClient, SignedInClient
 from tests.partners.factories import PartnerFactory
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ SCOPES = ["read:support", "write:support"]
 
 
 def client_for(user: User) -> APIClient:
-    client = APIClient()
+    client = SignedInAPIClient()
     client.force_login(user)
     return client
 
@@ -117,7 +117,7 @@ def test_clinic_staff_do_not_see_platform_tickets(
     assert assign.status_code == 404
     queues = {q["name"] for q in client.get("/api/v1/support/queues").json()}
     assert "Partner support" not in queues
-    admin = Client()
+    admin = SignedInClient()
     admin.force_login(User.objects.get(pk=agent.pk))
     page = admin.get("/admin/support/ticket/")
     assert page.status_code == 200
@@ -154,7 +154,7 @@ def test_platform_staff_are_assigned_and_work_partner_tickets(
         f"{TICKETS}/{body['id']}/assign", {"assigneeId": clinic_agent.public_id}, format="json"
     )
     assert refused.status_code == 400 and refused.json()["code"] == "invalid_assignee"
-    admin = Client()
+    admin = SignedInClient()
     admin.force_login(platform_staff)
     shown = admin.get("/admin/support/ticket/").context["cl"].result_list
     assert {t.public_id for t in shown} == {body["id"]}
