@@ -4,13 +4,13 @@ relationship (rbac's ``patient_clinic_require``), so no caller can skip it; the 
 from datetime import UTC, datetime
 
 import pytest
-from rest_framework.test import APIClient
 
 from careos.actors import system_actor
 from engagement.models import PatientTask, Reminder
 from engagement.services.reminders import reminder_create, task_create
 from rbac.errors import PatientNotInClinic
 from rbac.models import User
+from tests.clients import SignedInAPIClient
 from tests.engagement.conftest import grant
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +39,7 @@ def test_services_accept_the_clinics_own_patient(clinic, make_patient):
 
 def test_staff_task_for_another_clinics_patient_is_404(clinic, outsider):
     admin = grant(User.objects.create(username="adm", kind=User.Kind.STAFF), clinic, "clinic_admin")
-    client = APIClient()
+    client = SignedInAPIClient()
     client.force_login(admin)
     body = {"patientId": outsider.public_id, "clinicId": clinic.public_id, "title": "Walk"}
     response = client.post("/api/v1/engagement/tasks", body, format="json")

@@ -17,6 +17,7 @@ from careos.models import IdempotencyRecord
 from engagement.models import PatientTask, Reminder
 from engagement.services.reminders import reminder_create, task_create
 from rbac.models import User
+from tests.clients import SignedInAPIClient
 from tests.engagement.conftest import grant
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +38,7 @@ def raw(model, pk, column: str) -> str:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def staff_client(clinic) -> APIClient:
     admin = grant(User.objects.create(username="adm", kind=User.Kind.STAFF), clinic, "clinic_admin")
-    client = APIClient()
+    client = SignedInAPIClient()
     client.force_login(admin)
     return client
 

@@ -5,12 +5,12 @@ from datetime import UTC, datetime
 
 import pytest
 from django.forms import modelform_factory
-from rest_framework.test import APIClient
 
 from careos.actors import system_actor
 from engagement.models import Reminder
 from engagement.services.reminders import RecurrenceTooFrequent, reminder_create
 from rbac.models import User
+from tests.clients import SignedInAPIClient
 from tests.engagement.conftest import grant
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,7 @@ ALLOWED = ["FREQ=HOURLY", "FREQ=DAILY;BYHOUR=9,10;BYMINUTE=0", "FREQ=WEEKLY;BYDA
 def test_the_api_refuses_a_rule_more_often_than_hourly(clinic, make_patient, rrule):
     admin = grant(User.objects.create(username="adm", kind=User.Kind.STAFF), clinic, "clinic_admin")
     patient = grant(make_patient(), clinic, "patient")
-    client = APIClient()
+    client = SignedInAPIClient()
     client.force_login(admin)
     body = {
         "patientId": patient.public_id,
