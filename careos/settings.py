@@ -631,3 +631,10 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
 DEMO_CREDENTIALS_FILE = VAR_DIR / "demo-credentials.json"
 
 SESSION_COOKIE_AGE = int(timedelta(hours=12).total_seconds())
+
+# --- clinic console scoping and PHI-read audit (rbac.console, rbac.middleware) ---
+# The admin's default site is the clinic console: it opens for platform staff and clinic staff
+# and scopes every admin to the staff member's clinics. Each request that showed patient data
+# writes one audit event (after authentication, so the actor is known).
+INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "rbac.adminconfig.ConsoleAdminConfig"
+MIDDLEWARE.append("rbac.middleware.PhiReadAuditMiddleware")
