@@ -1,20 +1,19 @@
 """What patient data a request showed, noted while the response is built.
 
-Whatever puts a patient's data in a response notes it with ``phi_shown`` (or a model
-serializer does it itself when its ``Meta`` declares ``phi_patient``, see
-``careos.api.serializers``; the console's admins declare it too, see ``rbac.console``). At the
-end of the request ``rbac.middleware.PhiReadAuditMiddleware`` writes ONE audit event naming
-every patient shown (a list page is one event with all its patients), when the response
-succeeded. The kernel only collects: it imports no app.
+Whatever puts a patient's data in a response notes it with ``phi_shown``: a model serializer
+does it itself when its ``Meta`` declares ``phi_patient`` (``careos.api.serializers``), and the
+console's admins when they declare it (``rbac.console``). ``rbac.middleware`` collects for each
+request (``phi_collect``) and at its end writes ONE audit event naming every patient shown (a
+list page is one event with all its patients), when the response succeeded. The kernel only
+collects: it imports no app.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.http import HttpRequest
-
-_ATTR = "_careos_phi_reads"
 SELF = "self"  # ``phi_patient = SELF``: the object is the patient (a user)
 
 
@@ -39,26 +38,18 @@ class PhiReads:
         self.target_type = self.target_type or target_type
 
 
-def _django_request(request: Any) -> HttpRequest | None:
-    """The ``HttpRequest`` under a DRF ``Request`` (or the request itself)."""
-    inner = getattr(request, "_request", request)
-    return inner if isinstance(inner, HttpRequest) else None
+_current: ContextVar[PhiReads | None] = ContextVar("careos_phi_reads", default=None)
 
 
-def phi_reads(request: Any) -> PhiReads | None:
-    inner = _django_request(request)
-    return getattr(inner, _ATTR, None) if inner is not None else None
-
-
-def _reads_for(request: Any, via: str) -> PhiReads | None:
-    inner = _django_request(request)
-    if inner is None:
-        return None
-    reads = getattr(inner, _ATTR, None)
-    if reads is None:
-        reads = PhiReads(via=via)
-        setattr(inner, _ATTR, reads)
-    return reads
+@contextmanager
+def phi_collect() -> Iterator[PhiReads]:
+    """Collect what is shown while the block runs (a request: ``rbac.middleware``)."""
+    reads = PhiReads()
+    token = _current.set(reads)
+    try:
+        yield reads
+    finally:
+        _current.reset(token)
 
 
 def _path_value(obj: Any, path: str) -> Any:
@@ -92,22 +83,22 @@ def clinic_id_of(obj: Any, path: str | None) -> int | None:
 
 
 def phi_shown(
-    request: Any,
     objects: Iterable[Any],
     *,
     patient_path: str,
     clinic_path: str | None = None,
     via: str,
 ) -> None:
-    """Note that ``objects`` (rows whose patient is at ``patient_path``) were shown."""
-    reads = None
+    """Note that ``objects`` (rows whose patient is at ``patient_path``) were shown, when a
+    request collects (outside one, e.g. in a task, nothing is noted)."""
+    reads = _current.get()
+    if reads is None:
+        return
+    reads.via = reads.via or via
     for obj in objects:
         patient_id = patient_id_of(obj, patient_path)
         if patient_id is None:
             continue
-        reads = reads or _reads_for(request, via)
-        if reads is None:
-            return
         reads.add(
             patient_id=patient_id,
             target_type=obj._meta.model_name if hasattr(obj, "_meta") else type(obj).__name__,

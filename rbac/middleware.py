@@ -9,7 +9,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from careos.actors import Actor
-from careos.phi import PhiReads, phi_reads
+from careos.phi import PhiReads, phi_collect
 from rbac.models import Clinic, User
 from rbac.services import actor_for_user, audit_record
 
@@ -56,9 +56,9 @@ class PhiReadAuditMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
-        reads = phi_reads(request)
-        if reads is not None and response.status_code < 400:
+        with phi_collect() as reads:
+            response = self.get_response(request)
+        if reads.patient_ids and response.status_code < 400:
             actor = _actor(request)
             if actor is not None:
                 phi_read_record(request=request, reads=reads, actor=actor)

@@ -109,10 +109,9 @@ class TicketAdmin(ClinicScopedAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
         qs = super().get_queryset(request)
-        if request.user.is_superuser:
+        if is_platform_staff(request.user):
             return qs
-        # Of those, the desks the user works; partners' tickets to the platform (no clinic)
-        # only for CareOS staff on that desk.
+        # Of the clinics' tickets, those of the desks the agent works.
         return qs.filter(agent_desks(request.user).q())
 
     def has_add_permission(self, request: HttpRequest) -> bool:
