@@ -10,8 +10,9 @@ Permission model (``user_can``):
   - ``None``: any clinic of the user ("may do this somewhere"; scope the rows with
     ``clinics_where``);
   - a ``Clinic``: that clinic;
-  - a ``User``: the clinics where that user is a patient, i.e. holds an active membership whose
-    role slug is ``"patient"`` (clinic roles keep their template's slug);
+  - a ``User``: the clinics where that user is a patient: an active membership whose role slug
+    is ``"patient"`` (clinic roles keep their template's slug), or a care relationship a higher
+    app registered (``rbac.scoping``: a booking, a ticket, a lead routed to the clinic);
   - anything with ``clinic_id``/``clinic`` set: that clinic; when that is empty, the clinics of
     its ``patient`` (a FK to the user model), as for a ``User``;
   - anything else: no clinic, so only superusers.

@@ -104,7 +104,7 @@ def seed_clinic_rows(clinic: Clinic, partner: Partner) -> dict[str, Model]:
         total_amount=5000,
     )
     payment = Payment.objects.create(
-        booking=booking, amount=5000, currency="usd", public_id=f"pay_{tag}"
+        booking=booking, amount=5000, currency="usd", public_id=f"pay_{tag}", paid_at=WHEN
     )
     refund = Refund.objects.create(
         payment=payment, amount=100, currency="usd", reason="requested_by_customer"

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.django_db
 KNOWN_PHI = {
     "GET /api/v1/payments/bookings",
     "GET /api/v1/payments/bookings/{booking_id}",
+    "GET /api/v1/payments/bookings/{booking_id}/receipt",
     "GET /api/v1/engagement/reminders",
     "GET /api/v1/engagement/messages",
     "GET /api/v1/support/tickets/queue",
