@@ -37,12 +37,14 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 
 from careos.phi import SELF, phi_shown
 from rbac.scoping import console_clinic_ids, is_platform_staff, rows_in_clinics
 from rbac.selectors import clinic_permissions
 
 VIEW_PHI = "rbac.view_phi"
+_NOT_YOUR_CLINIC = _("Choose a clinic where your role allows this.")
 _STANDARD = ("view", "add", "change", "delete")
 
 
@@ -152,6 +154,26 @@ class ClinicScopedAdmin(admin.ModelAdmin):
         ):
             kwargs["queryset"] = related.get_queryset(request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
+        """A row saved by clinic staff stays in a clinic where they may add (or change) it."""
+        form = super().get_form(request, obj, change=change, **kwargs)
+        field = self.clinic_field
+        if is_platform_staff(request.user) or not field or field == "pk" or "__" in field:
+            return form
+        allowed = set(self._clinics_for(request, ("change",) if obj is not None else ("add",)))
+
+        class ClinicScopedForm(form):  # type: ignore[valid-type,misc]
+            def clean(self) -> Any:
+                data = super().clean()
+                clinic_id = getattr(data.get(field), "pk", None) if field in data else None
+                if clinic_id is None:
+                    clinic_id = getattr(self.instance, f"{field}_id", None)
+                if clinic_id is not None and clinic_id not in allowed:
+                    self.add_error(field if field in self.fields else None, _NOT_YOUR_CLINIC)
+                return data
+
+        return ClinicScopedForm
 
     def get_list_filter(self, request: HttpRequest) -> Any:
         """Foreign-key filters offer only the related rows this user's rows point to."""

@@ -14,8 +14,8 @@ from careos.actors import system_actor
 from careos.phi import patient_id_of
 from rbac import services
 from rbac.console import ClinicScopedAdmin, PlatformOnlyAdmin
-from rbac.models import AuditEvent, Clinic, User
-from tests.console import client_for, clinic_staff, platform_staff
+from rbac.models import AuditEvent, Clinic, Membership, Role, User
+from tests.console import client_for, clinic_staff, permissions, platform_staff
 from tests.console_world import seed_clinic_rows, shared_rows
 from tests.partners.factories import PartnerFactory
 
@@ -184,3 +184,20 @@ def test_only_clinic_and_platform_staff_open_the_console(world: dict, make_user)
     page = client_for(world["staff"]).get(url(User, "change", world["staff"].pk))
     assert page.status_code == 200
     assert "is_superuser" not in page.context["adminform"].form.fields
+
+
+def test_a_row_is_saved_only_in_a_clinic_where_the_role_allows_it(world: dict) -> None:
+    clinic_a, clinic_b = world["clinics"]
+    views = ["rbac.view_clinic", "rbac.view_role", "rbac.view_user"]
+    staff = clinic_staff(clinic_a, [*views, "rbac.add_membership"], username="adder")
+    viewer = Role.objects.create(clinic=clinic_b, slug="viewer", name="Viewer")
+    viewer.permissions.add(*permissions(views))  # sees clinic B, adds nothing there
+    services.membership_grant(user=staff, clinic=clinic_b, role=viewer, actor=system_actor("tests"))
+    someone = world["b"]["rbac.User"]
+    role_b = Role.objects.get(clinic=clinic_b, slug="patient")
+    response = client_for(staff).post(
+        url(Membership, "add"), {"user": someone.pk, "clinic": clinic_b.pk, "role": role_b.pk}
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert "Choose a clinic where your role allows this." in response.content.decode()
+    assert not Membership.objects.filter(user=someone, clinic=clinic_b).exists()
