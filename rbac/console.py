@@ -165,7 +165,7 @@ class ClinicScopedAdmin(admin.ModelAdmin):
 
         class ClinicScopedForm(form):  # type: ignore[valid-type,misc]
             def clean(self) -> Any:
-                data = super().clean()
+                data = super().clean() or self.cleaned_data
                 clinic_id = getattr(data.get(field), "pk", None) if field in data else None
                 if clinic_id is None:
                     clinic_id = getattr(self.instance, f"{field}_id", None)
