@@ -201,3 +201,21 @@ def test_a_row_is_saved_only_in_a_clinic_where_the_role_allows_it(world: dict) -
     assert response.status_code == 200  # the form again, with the error
     assert "Choose a clinic where your role allows this." in response.content.decode()
     assert not Membership.objects.filter(user=someone, clinic=clinic_b).exists()
+
+
+def test_the_console_sign_in_takes_clinic_staff_and_refuses_django_staff(world: dict) -> None:
+    staff = world["staff"]
+    staff.set_password("clinic-pass-1")
+    staff.save(update_fields=["password"])
+    django_staff = User.objects.create_user(
+        username="django-staff", password="clinic-pass-1", is_staff=True
+    )
+    assert django_staff.is_staff
+    for user, signed_in in ((staff, True), (django_staff, False)):
+        client = Client()
+        response = client.post(
+            "/admin/login/?next=/admin/",
+            {"username": user.username, "password": "clinic-pass-1", "next": "/admin/"},
+        )
+        assert (response.status_code == 302) is signed_in, user.username
+        assert ("_auth_user_id" in client.session) is signed_in
