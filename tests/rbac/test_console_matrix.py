@@ -219,3 +219,31 @@ def test_the_console_sign_in_takes_clinic_staff_and_refuses_django_staff(world: 
         )
         assert (response.status_code == 302) is signed_in, user.username
         assert ("_auth_user_id" in client.session) is signed_in
+
+
+def test_view_phi_is_a_clinic_role_permission(world: dict) -> None:
+    clinic_a, clinic_b = world["clinics"]
+    patient = world["a"]["rbac.User"]
+    page = url(User, "change", patient.pk)
+    billing = User.objects.create_user(username="billing-a", password=None)
+    services.membership_grant(
+        user=billing,
+        clinic=clinic_a,
+        role=Role.objects.get(clinic=clinic_a, slug="billing"),  # sees patients, not their PHI
+        actor=system_actor("tests"),
+    )
+    services.membership_grant(
+        user=billing,
+        clinic=clinic_b,
+        role=Role.objects.get(clinic=clinic_b, slug="support_agent"),  # view_phi, in B only
+        actor=system_actor("tests"),
+    )
+    before = AuditEvent.objects.count()
+    response = client_for(billing).get(page)
+    assert response.status_code == 200
+    assert patient.phone not in response.content.decode()
+    assert "phone" not in response.context["adminform"].form.fields
+    assert AuditEvent.objects.count() == before  # no PHI shown, no PHI read
+    response = client_for(world["staff"]).get(page)  # holds rbac.view_phi in clinic A
+    assert patient.phone in response.content.decode()
+    assert AuditEvent.objects.filter(action="phi.viewed", patient=patient).count() == 1
