@@ -702,3 +702,13 @@ CONTENT_SECURITY_POLICY = {
 }
 # Swagger UI's validator badge would send the schema to swagger.io (and CSP blocks it anyway).
 SPECTACULAR_SETTINGS["SWAGGER_UI_SETTINGS"] = {"deepLinking": True, "validatorUrl": None}
+
+# --- clinic console scoping and PHI-read audit (rbac.console, rbac.middleware) ---
+# The admin's default site is the clinic console: it opens for platform staff and clinic staff
+# and scopes every admin to the staff member's clinics. Each request that showed patient data
+# writes one audit event (after authentication, so the actor is known).
+INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "rbac.adminconfig.ConsoleAdminConfig"
+# Before django-axes' middleware, which must stay last.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "rbac.middleware.PhiReadAuditMiddleware"
+)

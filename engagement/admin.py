@@ -20,10 +20,12 @@ from engagement.models import (
 )
 from engagement.selectors import campaign_analytics
 from engagement.services import campaigns, templates
+from rbac.console import ClinicScopedAdmin, ClinicScopedInline
 
 
 @admin.register(MessageTemplate)
-class MessageTemplateAdmin(admin.ModelAdmin):
+class MessageTemplateAdmin(ClinicScopedAdmin):
+    shared = True  # one catalogue for every clinic: no clinic, no patient
     list_display = ["key", "language", "description", "is_active", "updated_at"]
     list_filter = ["language", "is_active", "key"]
     search_fields = ["key", "description"]
@@ -76,7 +78,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(ClinicScopedAdmin):
     list_display = [
         "name",
         "clinic",
@@ -156,7 +158,7 @@ class CampaignAdmin(admin.ModelAdmin):
         self._each(request, queryset, campaigns.campaign_cancel, "cancelled")
 
 
-class MessageAttemptInline(admin.TabularInline):
+class MessageAttemptInline(ClinicScopedInline, admin.TabularInline):
     model = MessageAttempt
     extra = 0
     can_delete = False
@@ -167,7 +169,9 @@ class MessageAttemptInline(admin.TabularInline):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(ClinicScopedAdmin):
+    person_field = "recipient"
+    phi_patient = "recipient"
     list_display = [
         "public_id",
         "channel",
@@ -221,7 +225,10 @@ class MessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(OptOut)
-class OptOutAdmin(admin.ModelAdmin):
+class OptOutAdmin(ClinicScopedAdmin):
+    clinic_field = None  # an opt-out is the person's, for every clinic
+    person_field = "user"
+    phi_patient = "user"
     list_display = ["public_id", "channel", "source", "keyword", "user", "created_at"]
     list_filter = ["channel", "source", "created_at"]
     list_select_related = ["user"]
@@ -233,7 +240,9 @@ class OptOutAdmin(admin.ModelAdmin):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(admin.ModelAdmin):
+class ReminderAdmin(ClinicScopedAdmin):
+    person_field = "patient"
+    phi_patient = "patient"
     list_display = [
         "public_id",
         "title",
@@ -252,7 +261,9 @@ class ReminderAdmin(admin.ModelAdmin):
 
 
 @admin.register(PatientTask)
-class PatientTaskAdmin(admin.ModelAdmin):
+class PatientTaskAdmin(ClinicScopedAdmin):
+    person_field = "patient"
+    phi_patient = "patient"
     list_display = ["public_id", "title", "patient", "clinic", "due_at", "status", "completed_at"]
     list_filter = ["status", "clinic"]
     list_select_related = ["patient", "clinic"]
@@ -262,7 +273,10 @@ class PatientTaskAdmin(admin.ModelAdmin):
 
 
 @admin.register(PushSubscription)
-class PushSubscriptionAdmin(admin.ModelAdmin):
+class PushSubscriptionAdmin(ClinicScopedAdmin):
+    clinic_field = None
+    person_field = "user"
+    phi_patient = "user"
     list_display = ["public_id", "user", "is_active", "created_at"]
     list_filter = ["is_active"]
     list_select_related = ["user"]

@@ -16,16 +16,11 @@ from careos.errors import DomainError
 from leads.models import CategoryMapping, IngestFailureCount, Lead, LeadEncryptionKey, LostReason
 from leads.services import pipeline
 from leads.services.keys import encryption_key_create, encryption_key_expire
+from rbac.console import ClinicScopedAdmin
 from rbac.models import Clinic, User
-from rbac.services import audit_record, user_can
 
 PHI_FIELDS = ("phi_phone", "phi_first_name", "phi_last_name", "phi_need", "phi_metadata")
 HIDDEN = _("hidden: needs the view_phi permission")
-
-
-def can_view_phi(request: HttpRequest, lead: Lead) -> bool:
-    user = request.user
-    return bool(user.has_perm("rbac.view_phi") or user_can(user, "rbac.view_phi", lead.patient))
 
 
 def _each(request: HttpRequest, queryset: QuerySet[Lead], action: Callable[[Lead], Any]) -> int:
@@ -61,7 +56,11 @@ class LostForm(forms.Form):
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(ClinicScopedAdmin):
+    # A lead is its clinic's once routed there; before that, platform staff work it.
+    clinic_field = "assigned_clinic"
+    phi_patient = "patient"
+    phi_fields = PHI_FIELDS
     list_display = (
         "public_id",
         "partner",
@@ -145,24 +144,8 @@ class LeadAdmin(admin.ModelAdmin):
     def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
         lead = super().get_object(request, object_id, from_field)
         if lead is not None:
-            lead._phi_visible = can_view_phi(request, lead)
+            lead._phi_visible = self.phi_visible(request, lead)
         return lead
-
-    def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
-    ) -> HttpResponse:
-        response = super().change_view(request, object_id, form_url, extra_context)
-        lead = getattr(response, "context_data", {}).get("original")
-        if request.method == "GET" and lead is not None and getattr(lead, "_phi_visible", False):
-            audit_record(
-                actor=request.user,
-                action="lead.phi_viewed",
-                target_type="lead",
-                target_ref=lead.public_id,
-                patient=lead.patient,
-                request=request,
-            )
-        return response
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Lead]:
         return super().get_queryset(request).select_related("partner", "patient")

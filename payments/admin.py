@@ -36,6 +36,7 @@ from payments.models import (
 from payments.services import bookings, partner_billing, partner_payments, payouts, refunds
 from payments.services.common import format_money
 from payments.services.stripe_webhooks import stripe_events_requeue_stale
+from rbac.console import ClinicScopedAdmin, ClinicScopedInline
 
 
 def _each(
@@ -64,7 +65,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ClinicScopedInline, admin.TabularInline):
     extra = 0
     can_delete = False
 
@@ -103,8 +104,13 @@ class PaymentInline(ReadOnlyInline):
         return format_html('<a href="{}">{}</a>', url, _("Refund…"))
 
 
+class ClinicReadOnlyAdmin(ReadOnlyAdmin, ClinicScopedAdmin):
+    """Read-only, scoped to the staff member's clinics."""
+
+
 @admin.register(Booking)
-class BookingAdmin(ReadOnlyAdmin):
+class BookingAdmin(ClinicReadOnlyAdmin):
+    phi_patient = "patient"
     list_display = [
         "public_id",
         "clinic",
@@ -133,7 +139,7 @@ class BookingAdmin(ReadOnlyAdmin):
         return format_html('<a href="{}" target="_blank">{}</a>', url, _("Open the receipt"))
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.has_perm("payments.change_booking")  # type: ignore[union-attr]
+        return ClinicScopedAdmin.has_change_permission(self, request, obj)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in Booking._meta.fields] + ["receipt"]
@@ -172,7 +178,9 @@ class RefundInline(ReadOnlyInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdmin):
+class PaymentAdmin(ClinicReadOnlyAdmin):
+    clinic_field = "booking__clinic"
+    phi_patient = "booking__patient"
     list_display = [
         "public_id",
         "booking",
@@ -216,7 +224,8 @@ class PaymentAdmin(ReadOnlyAdmin):
         ]
 
     def refund_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        payment = get_object_or_404(Payment.objects.select_related("booking__clinic"), pk=pk)
+        payments = self.get_queryset(request).select_related("booking__clinic")
+        payment = get_object_or_404(payments, pk=pk)
         form = RefundForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -251,7 +260,9 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyAdmin):
+class RefundAdmin(ClinicReadOnlyAdmin):
+    clinic_field = "payment__booking__clinic"
+    phi_patient = "payment__booking__patient"
     actions = ["resubmit"]
     list_display = [
         "public_id",

@@ -13,12 +13,17 @@ class PaymentsConfig(AppConfig):
         from partners.signals import watch_partner_configuration
         from payments.access import subscription_access_denial
         from payments.models import BillingAccount
+        from rbac.scoping import patient_relationship_register
 
         register(check_billing_provider_settings)
         # A business customer's API access follows its subscription (payments.access), which
         # is memoized with the partner's credentials: a saved BillingAccount reloads it.
         access_check_register(subscription_access_denial)
         watch_partner_configuration(BillingAccount)
+        # A booking makes its patient one of the clinic's people (the console's scoping).
+        patient_relationship_register(
+            model_label="payments.Booking", patient_field="patient", clinic_field="clinic"
+        )
 
 
 def check_billing_provider_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:

@@ -22,7 +22,9 @@ from django.utils.translation import gettext_lazy as _
 from careos.errors import DomainError
 from careos.fields import EncryptedTextField
 from rbac import services
+from rbac.console import SELF, ClinicScopedAdmin, ClinicScopedInline, clinics_with
 from rbac.models import AuditEvent, Clinic, ConsentRecord, Membership, Role, User
+from rbac.scoping import is_platform_staff
 from rbac.selectors import contact_match_q
 
 _ENCRYPTED_AS_INPUT = {EncryptedTextField: {"widget": forms.TextInput(attrs={"size": 40})}}
@@ -51,7 +53,12 @@ class CareUserChangeForm(UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ClinicScopedAdmin, DjangoUserAdmin):
+    # A user belongs to the clinics of their memberships and care relationships.
+    clinic_field = None
+    person_field = "pk"
+    phi_patient = SELF
+    phi_fields = ("first_name", "last_name", "email", "phone", "date_of_birth")
     form = CareUserChangeForm
     add_form = CareUserCreationForm
     formfield_overrides = _ENCRYPTED_AS_INPUT
@@ -109,27 +116,12 @@ class UserAdmin(DjangoUserAdmin):
             _("by this user"),
         )
 
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        response = super().change_view(request, object_id, form_url, extra_context)
-        if request.method == "GET" and response.status_code == 200:
-            user = response.context_data["original"]  # type: ignore[attr-defined]
-            if user.kind == User.Kind.PATIENT:
-                services.audit_record(
-                    actor=request.user,
-                    action="patient.viewed",
-                    target_type="user",
-                    target_ref=user.public_id,
-                    patient=user,
-                    request=request,
-                    reason="admin console",
-                )
-        return response
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> Any:
+        # Console access and platform roles are granted by platform staff only.
+        fields = super().get_readonly_fields(request, obj)
+        if is_platform_staff(request.user):
+            return fields
+        return (*fields, "is_staff", "is_superuser", "groups", "user_permissions")
 
     def save_model(self, request: HttpRequest, obj: User, form: forms.Form, change: bool) -> None:
         super().save_model(request, obj, form, change)
@@ -147,7 +139,7 @@ class UserAdmin(DjangoUserAdmin):
 # --- clinics -------------------------------------------------------------------------------
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(ClinicScopedInline, admin.TabularInline):
     """Read-only: memberships are granted and revoked through their own admin (audited)."""
 
     model = Membership
@@ -186,7 +178,8 @@ class ClinicForm(forms.ModelForm):
 
 
 @admin.register(Clinic)
-class ClinicAdmin(admin.ModelAdmin):
+class ClinicAdmin(ClinicScopedAdmin):
+    clinic_field = "pk"
     form = ClinicForm
     list_display = ("name", "slug", "public_id", "timezone", "member_count", "is_active")
     list_filter = ("is_active", "timezone")
@@ -251,7 +244,7 @@ class IsTemplateFilter(admin.SimpleListFilter):
 
 
 @admin.register(Role)
-class RoleAdmin(admin.ModelAdmin):
+class RoleAdmin(ClinicScopedAdmin):  # system templates (no clinic): platform staff only
     list_display = ("name", "slug", "clinic", "template", "permission_count")
     list_select_related = ("clinic", "template")
     list_filter = (IsTemplateFilter, "slug", "clinic")
@@ -338,7 +331,8 @@ class MembershipForm(forms.ModelForm):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ClinicScopedAdmin):
+    phi_patient = "user"  # a patient membership says who is a patient of the clinic
     form = MembershipForm
     list_display = ("user", "clinic", "role", "is_active", "created_at", "revoked_at")
     list_select_related = ("user", "clinic", "role", "role__clinic")
@@ -393,7 +387,11 @@ class RevokeConsentForm(forms.Form):
 
 
 @admin.register(ConsentRecord)
-class ConsentRecordAdmin(admin.ModelAdmin):
+class ConsentRecordAdmin(ClinicScopedAdmin):
+    # A consent without a clinic covers every clinic of its patient.
+    person_field = "patient"
+    person_when_no_clinic = True
+    phi_patient = "patient"
     list_display = (
         "public_id",
         "patient",
@@ -447,7 +445,9 @@ class ConsentRecordAdmin(admin.ModelAdmin):
         return False  # a ledger: revoke, never delete
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("rbac.revoke_consent")
+        if is_platform_staff(request.user):
+            return request.user.has_perm("rbac.revoke_consent")
+        return bool(clinics_with(request, ["rbac.revoke_consent"]))
 
     @admin.action(description=_("Confirm selected pending consents"), permissions=["change"])
     def confirm_consents(self, request: HttpRequest, queryset: QuerySet[ConsentRecord]) -> None:
@@ -520,7 +520,11 @@ class ActorFilter(PublicIdFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ClinicScopedAdmin):
+    # Events about a clinic's patient without a clinic of their own: that clinic's too. The
+    # log itself holds ids and actions, no health information: reading it is not audited.
+    person_field = "patient"
+    person_when_no_clinic = True
     list_display = (
         "occurred_at",
         "action",

@@ -22,11 +22,23 @@ def _ensure_role_templates(using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None
     role_templates_sync(actor=system_actor("post_migrate"))
 
 
+def _ensure_platform_group(using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
+    """The ``platform`` group (platform staff, ``rbac.scoping``) exists after ``migrate`` and
+    after ``flush``; who is in it is the operators' choice."""
+    from django.contrib.auth.models import Group
+
+    from rbac.roles import PLATFORM
+
+    if Group._meta.db_table in connections[using].introspection.table_names():
+        Group.objects.using(using).get_or_create(name=PLATFORM)
+
+
 class RbacConfig(AppConfig):
     name = "rbac"
 
     def ready(self) -> None:
         post_migrate.connect(_ensure_role_templates, sender=self)
+        post_migrate.connect(_ensure_platform_group, sender=self)
 
         from django.contrib.auth.signals import user_logged_in
 

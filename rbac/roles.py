@@ -13,6 +13,8 @@ SUPPORT_AGENT = "support_agent"
 SUPERVISOR = "supervisor"
 CLINIC_ADMIN = "clinic_admin"
 BILLING = "billing"
+# Not a clinic role: the Django group of CareOS platform staff (``rbac.scoping.is_platform_staff``).
+PLATFORM = "platform"
 
 
 class RoleTemplate(TypedDict):

@@ -10,8 +10,9 @@ Permission model (``user_can``):
   - ``None``: any clinic of the user ("may do this somewhere"; scope the rows with
     ``clinics_where``);
   - a ``Clinic``: that clinic;
-  - a ``User``: the clinics where that user is a patient, i.e. holds an active membership whose
-    role slug is ``"patient"`` (clinic roles keep their template's slug);
+  - a ``User``: the clinics where that user is a patient: an active membership whose role slug
+    is ``"patient"`` (clinic roles keep their template's slug), or a care relationship a higher
+    app registered (``rbac.scoping``: a booking, a ticket, a lead routed to the clinic);
   - anything with ``clinic_id``/``clinic`` set: that clinic; when that is empty, the clinics of
     its ``patient`` (a FK to the user model), as for a ``User``;
   - anything else: no clinic, so only superusers.
@@ -44,6 +45,7 @@ from rbac.models import (
     phone_blind_index,
 )
 from rbac.roles import PATIENT, split_permission
+from rbac.scoping import patient_relationships, scoping_cache_clear
 
 _PERMS_CACHE = "_rbac_clinic_permissions"
 _PATIENT_CLINICS_CACHE = "_rbac_patient_clinic_ids"
@@ -74,14 +76,22 @@ def permission_cache_clear(user: User) -> None:
     for attr in (_PERMS_CACHE, _PATIENT_CLINICS_CACHE):
         if hasattr(user, attr):
             delattr(user, attr)
+    scoping_cache_clear(user)
 
 
 def patient_clinic_ids(patient_id: int) -> frozenset[int]:
-    """Clinics where the user ``patient_id`` holds an active membership with the patient role."""
+    """The active clinics the user ``patient_id`` is a patient of: an active membership with the
+    patient role, or a relationship a higher app registered (``rbac.scoping``: a booking, a
+    ticket, a lead routed to the clinic)."""
+    q = Q(
+        pk__in=Membership.objects.filter(
+            user_id=patient_id, is_active=True, role__slug=PATIENT
+        ).values("clinic_id")
+    )
+    for relationship in patient_relationships():
+        q |= Q(pk__in=relationship.clinic_ids(patient_id))
     return frozenset(
-        Membership.objects.filter(
-            user_id=patient_id, is_active=True, role__slug=PATIENT, clinic__is_active=True
-        ).values_list("clinic_id", flat=True)
+        Clinic.objects.filter(q, is_active=True).values_list("pk", flat=True).order_by()
     )
 
 

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -13,7 +14,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from careos.errors import DomainError
+from rbac.console import ClinicScopedAdmin, ClinicScopedInline, clinics_with
 from rbac.models import User
+from rbac.scoping import is_platform_staff
 from rbac.services import actor_for_user
 from support.models import (
     AgentProfile,
@@ -28,7 +31,7 @@ from support.models import (
     Ticket,
     TicketComment,
 )
-from support.permissions import agent_desks
+from support.permissions import Desks, agent_desks
 from support.selectors import csat_report, filter_sla_state
 from support.services.escalation import EscalationKind, ticket_escalate
 from support.services.tickets import ticket_assign
@@ -68,7 +71,7 @@ class AssignForm(forms.Form):
     )
 
 
-class TicketCommentInline(admin.TabularInline):
+class TicketCommentInline(ClinicScopedInline, admin.TabularInline):
     model = TicketComment
     extra = 0
     fields = ["public_id", "kind", "author", "is_agent", "language", "created_at"]
@@ -78,7 +81,8 @@ class TicketCommentInline(admin.TabularInline):
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(ClinicScopedAdmin):
+    phi_patient = "requester"
     list_display = [
         "public_id",
         "clinic",
@@ -105,9 +109,9 @@ class TicketAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
         qs = super().get_queryset(request)
-        if request.user.is_superuser:
+        if is_platform_staff(request.user):
             return qs
-        # Partners' tickets to the platform (no clinic) only for CareOS staff on that desk.
+        # Of the clinics' tickets, those of the desks the agent works.
         return qs.filter(agent_desks(request.user).q())
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -198,13 +202,13 @@ class TicketAdmin(admin.ModelAdmin):
         self.message_user(request, _("%d ticket(s) escalated.") % done, messages.SUCCESS)
 
 
-class SlaTargetInline(admin.TabularInline):
+class SlaTargetInline(ClinicScopedInline, admin.TabularInline):
     model = SlaTarget
     extra = 0
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(admin.ModelAdmin):
+class SlaPolicyAdmin(ClinicScopedAdmin):
     list_display = ["name", "clinic", "partner_tier", "calendar"]
     list_filter = ["clinic", "partner_tier"]
     list_select_related = ["clinic", "calendar"]
@@ -212,18 +216,18 @@ class SlaPolicyAdmin(admin.ModelAdmin):
     inlines = [SlaTargetInline]
 
 
-class BusinessHoursInline(admin.TabularInline):
+class BusinessHoursInline(ClinicScopedInline, admin.TabularInline):
     model = BusinessHours
     extra = 0
 
 
-class ClosureInline(admin.TabularInline):
+class ClosureInline(ClinicScopedInline, admin.TabularInline):
     model = Closure
     extra = 0
 
 
 @admin.register(BusinessCalendar)
-class BusinessCalendarAdmin(admin.ModelAdmin):
+class BusinessCalendarAdmin(ClinicScopedAdmin):
     list_display = ["name", "clinic", "timezone", "holiday_country", "holiday_subdivision"]
     list_filter = ["clinic", "holiday_country"]
     list_select_related = ["clinic"]
@@ -232,20 +236,20 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
 
 
 @admin.register(Queue)
-class QueueAdmin(admin.ModelAdmin):
+class QueueAdmin(ClinicScopedAdmin):
     list_display = ["name", "clinic", "language", "region", "is_escalation", "supervisor"]
     list_filter = ["clinic", "language", "is_escalation", "is_active"]
     list_select_related = ["clinic", "supervisor"]
     search_fields = ["name", "public_id"]
 
 
-class AgentWorkingHoursInline(admin.TabularInline):
+class AgentWorkingHoursInline(ClinicScopedInline, admin.TabularInline):
     model = AgentWorkingHours
     extra = 0
 
 
 @admin.register(AgentProfile)
-class AgentProfileAdmin(admin.ModelAdmin):
+class AgentProfileAdmin(ClinicScopedAdmin):
     list_display = ["user", "clinic", "languages", "timezone", "is_supervisor", "is_active"]
     list_filter = ["clinic", "is_supervisor", "is_active"]
     list_select_related = ["user", "clinic"]
@@ -255,7 +259,8 @@ class AgentProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(CsatResponse)
-class CsatResponseAdmin(admin.ModelAdmin):
+class CsatResponseAdmin(ClinicScopedAdmin):
+    phi_patient = "ticket__requester"
     list_display = ["ticket", "rating", "clinic", "queue", "agent", "created_at"]
     list_filter = ["rating", "clinic", "queue"]
     list_select_related = ["ticket", "clinic", "queue", "agent"]
@@ -270,14 +275,22 @@ class CsatResponseAdmin(admin.ModelAdmin):
         return [path("report/", report, name="support_csat_report"), *super().get_urls()]
 
     def report_view(self, request: HttpRequest) -> HttpResponse:
-        """Average rating per clinic, queue and agent."""
+        """Average rating per clinic, queue and agent, of the staff member's clinics."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        desks = None
+        if not is_platform_staff(request.user):
+            clinic_ids = clinics_with(
+                request, ["support.view_csatresponse", "support.change_csatresponse"]
+            )
+            desks = Desks(clinic_ids=frozenset(clinic_ids), platform=False)
         return TemplateResponse(
             request,
             "admin/support/csat_report.html",
             {
                 **self.admin_site.each_context(request),
                 "title": _("CSAT report"),
-                "report": csat_report(),
+                "report": csat_report(desks=desks),
                 "opts": self.model._meta,
             },
         )

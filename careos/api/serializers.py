@@ -22,6 +22,7 @@ from rest_framework.fields import Field
 from rest_framework.utils import html
 
 from careos.api.patterns import url_regex, url_validators_pattern
+from careos.phi import phi_shown
 
 
 def _is_number(value: Any) -> bool:
@@ -98,4 +99,19 @@ class Serializer(StrictJsonTypesMixin, serializers.Serializer):
 
 
 class ModelSerializer(StrictJsonTypesMixin, serializers.ModelSerializer):
-    pass
+    """``Meta.phi_patient``: the path to the patient whose health information the output
+    holds (``"patient"``, ``"booking__patient"``; ``careos.phi.SELF`` for a user), with
+    ``Meta.phi_clinic`` the path to the row's clinic. Each object serialized is then noted as
+    shown, and the request writes one audit event naming every patient (``careos.phi``)."""
+
+    def to_representation(self, instance: Any) -> Any:
+        meta = getattr(self, "Meta", None)
+        patient_path = getattr(meta, "phi_patient", None)
+        if patient_path:
+            phi_shown(
+                [instance],
+                patient_path=patient_path,
+                clinic_path=getattr(meta, "phi_clinic", None),
+                via="api",
+            )
+        return super().to_representation(instance)

@@ -68,6 +68,8 @@ class ReminderSerializer(ModelSerializer):
 
     class Meta:
         model = Reminder
+        phi_patient = "patient"
+        phi_clinic = "clinic"
         fields = [
             "id",
             "patient_id",
@@ -101,6 +103,8 @@ class TaskSerializer(ModelSerializer):
 
     class Meta:
         model = PatientTask
+        phi_patient = "patient"
+        phi_clinic = "clinic"
         fields = ["id", "title", "instructions", "due_at", "status", "completed_at", "created_at"]
 
 
@@ -197,6 +201,8 @@ class MessageSerializer(ModelSerializer):
 
     class Meta:
         model = Message
+        phi_patient = "recipient"
+        phi_clinic = "clinic"
         fields = [
             "id",
             "channel",

@@ -50,6 +50,8 @@ class PaymentSerializer(ModelSerializer):
 
     class Meta:
         model = Payment
+        phi_patient = "booking__patient"
+        phi_clinic = "booking__clinic"
         fields = [
             "id",
             "status",
@@ -75,6 +77,8 @@ class BookingSerializer(ModelSerializer):
 
     class Meta:
         model = Booking
+        phi_patient = "patient"
+        phi_clinic = "clinic"
         fields = [
             "id",
             "clinic_id",
@@ -111,6 +115,8 @@ class RefundSerializer(ModelSerializer):
 
     class Meta:
         model = Refund
+        phi_patient = "payment__booking__patient"
+        phi_clinic = "payment__booking__clinic"
         fields = [
             "id",
             "payment_id",

@@ -25,6 +25,7 @@ from careos.actors import Actor
 from careos.api.filters import query_filters
 from careos.api.idempotency import idempotent
 from careos.errors import NotFoundError, PermissionDeniedError
+from careos.phi import phi_shown
 from partners.api.authentication import PartnerAuthentication
 from partners.api.base import PartnerAPIView
 from partners.api.permissions import RequiresScope
@@ -146,6 +147,7 @@ class BookingReceiptView(APIView):
         booking = booking_for_user(user=request.user, public_id=booking_id)  # type: ignore[arg-type]
         if not any(p.paid_at for p in booking.payments.all()):
             raise NotFoundError("This booking has no receipt yet.")
+        phi_shown([booking], patient_path="patient", clinic_path="clinic", via="receipt")
         response = HttpResponse(
             receipt_html(booking=booking), content_type="text/html; charset=utf-8"
         )

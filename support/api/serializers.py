@@ -145,6 +145,8 @@ class TicketSerializer(ModelSerializer):
 
     class Meta:
         model = Ticket
+        phi_patient = "requester"
+        phi_clinic = "clinic"
         fields = [
             "id",
             "clinic_id",
@@ -189,6 +191,8 @@ class CommentSerializer(ModelSerializer):
 
     class Meta:
         model = TicketComment
+        phi_patient = "ticket__requester"
+        phi_clinic = "ticket__clinic"
         fields = [
             "id",
             "kind",

@@ -3,32 +3,22 @@ pipeline actions, keys, category mapping and ingest failure counts."""
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
 from careos.actors import system_actor
 from leads.models import CategoryMapping, IngestFailureCount, Lead, LeadEncryptionKey
 from leads.services.pipeline import lead_contact, lead_qualify
-from rbac.models import AuditEvent, User
+from rbac import services
+from rbac.models import AuditEvent, Role, User
 from rbac.services import clinic_create, user_create
 from tests.clients import SignedInClient
+from tests.console import client_for, clinic_staff
 from tests.leads.conftest import PHONE
 
 pytestmark = pytest.mark.django_db
 INGEST = "/api/v1/leads/ingest"
-
-
-def _staff(*codenames: str) -> Client:
-    user = User.objects.create_user(username=f"staff{len(codenames)}", is_staff=True)
-    for codename in codenames:
-        app_label, name = codename.split(".")
-        user.user_permissions.add(
-            Permission.objects.get(content_type__app_label=app_label, codename=name)
-        )
-    client = SignedInClient()
-    client.force_login(user)
-    return client
+ACTOR = system_actor("tests")
 
 
 @pytest.fixture
@@ -70,22 +60,40 @@ def test_changelist_filters_and_no_query_per_row(root_client, leads, django_asse
     assert root_client.get(url, {"q": leads[0].source_lead_id}).context["cl"].result_count == 1
 
 
-def test_phi_shown_and_audited_only_with_view_phi(leads):
+def test_phi_shown_and_audited_only_with_view_phi_in_the_leads_clinic(leads):
     lead = leads[1]
+    clinic = clinic_create(
+        name="Sunrise", slug="sunrise", timezone="UTC", languages=["en"], regions=[], actor=ACTOR
+    )
+    other = clinic_create(
+        name="Other", slug="other", timezone="UTC", languages=["en"], regions=[], actor=ACTOR
+    )
+    Lead.objects.filter(pk=lead.pk).update(assigned_clinic=clinic)
     url = reverse("admin:leads_lead_change", args=[lead.pk])
-    without = _staff("leads.view_lead")
+    without = client_for(clinic_staff(clinic, ["leads.view_lead"], username="no-phi"))
     response = without.get(url)
     assert response.status_code == 200
     body = response.content.decode()
     assert lead.patient.phone not in body and "caregiver for mom" not in body
-    assert "hidden: needs the view_phi permission" in body
-    assert not AuditEvent.objects.filter(action="lead.phi_viewed").exists()
+    assert not AuditEvent.objects.filter(action="phi.viewed").exists()
 
-    allowed = _staff("leads.view_lead", "rbac.view_phi")
+    # rbac.view_phi is a clinic role's permission: held in another clinic, it shows nothing.
+    elsewhere = clinic_staff(other, ["rbac.view_phi"], username="phi-elsewhere")
+    services.membership_grant(
+        user=elsewhere,
+        clinic=clinic,
+        role=Role.objects.get(clinic=clinic, slug="no-phi-role"),
+        actor=ACTOR,
+    )
+    body = client_for(elsewhere).get(url).content.decode()
+    assert lead.patient.phone not in body and "caregiver for mom" not in body
+
+    allowed = client_for(clinic_staff(clinic, ["leads.view_lead", "rbac.view_phi"], username="phi"))
     body = allowed.get(url).content.decode()
     assert lead.patient.phone in body and "Need caregiver for mom" in body and "Maria" in body
-    audit = AuditEvent.objects.get(action="lead.phi_viewed")
+    audit = AuditEvent.objects.get(action="phi.viewed")
     assert audit.target_ref == lead.public_id and audit.patient == lead.patient
+    assert audit.clinic == clinic
 
 
 def test_transition_actions(root_client, leads):
@@ -189,8 +197,14 @@ def test_actions_with_pipeline_services_are_audited_per_user(leads):
 
 
 def test_view_only_staff_cannot_run_transitions(leads):
-    client = _staff("leads.view_lead")
+    clinic = clinic_create(
+        name="Sunrise", slug="sunrise", timezone="UTC", languages=["en"], regions=[], actor=ACTOR
+    )
+    Lead.objects.filter(pk=leads[0].pk).update(assigned_clinic=clinic)
+    client = client_for(clinic_staff(clinic, ["leads.view_lead"], username="viewer"))
     url = reverse("admin:leads_lead_changelist")
-    assert "mark_contacted" not in client.get(url).content.decode()
+    page = client.get(url)
+    assert page.status_code == 200 and leads[0].public_id in page.content.decode()
+    assert "mark_contacted" not in page.content.decode()
     client.post(url, {"action": "mark_contacted", ACTION_CHECKBOX_NAME: [leads[0].pk]})
     assert Lead.objects.get(pk=leads[0].pk).status == "new"

@@ -154,7 +154,7 @@ def test_agent_queue_view_reply_note_status_priority(
 
     url = f"{TICKETS}/{mine['id']}"
     assert agent_client.get(url).status_code == 200
-    assert AuditEvent.objects.filter(action="ticket.viewed", target_ref=mine["id"]).exists()
+    assert AuditEvent.objects.filter(action="phi.viewed", target_ref=mine["id"]).exists()
     note = agent_client.post(f"{url}/comments", {"body": "VIP", "internal": True}, format="json")
     assert note.status_code == 201 and note.json()["kind"] == "internal"
     reply = agent_client.post(f"{url}/comments", {"body": "On it"}, format="json")

@@ -6,12 +6,13 @@ other partners get 404, clinic staff do not see them, CareOS staff on the desk w
 from datetime import time
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.db import IntegrityError, transaction
 from rest_framework.test import APIClient
 
 from partners.models import PlatformEvent
 from rbac.models import User
+from rbac.roles import PLATFORM
 from support.models import AgentProfile, AgentWorkingHours, Queue, SlaPolicy, Ticket
 from tests.clients import SignedInAPIClient, SignedInClient
 from tests.partners.factories import PartnerFactory
@@ -32,6 +33,7 @@ def client_for(user: User) -> APIClient:
 def platform_staff(make_user):  # type: ignore[no-untyped-def]
     """CareOS staff on the partner-support desk, an agent there round the clock."""
     user = make_user(User.Kind.STAFF, is_staff=True)
+    user.groups.add(Group.objects.get(name=PLATFORM))  # platform staff: opens the console
     user.user_permissions.add(
         Permission.objects.get(codename="work_platform_ticket"),
         Permission.objects.get(codename="view_ticket"),
@@ -157,7 +159,8 @@ def test_platform_staff_are_assigned_and_work_partner_tickets(
     admin = SignedInClient()
     admin.force_login(platform_staff)
     shown = admin.get("/admin/support/ticket/").context["cl"].result_list
-    assert {t.public_id for t in shown} == {body["id"]}
+    # Platform staff see every ticket in the console (the API's agent queue is the desk's).
+    assert {t.public_id for t in shown} == {body["id"], clinic_ticket.public_id}
 
 
 def test_a_partner_escalation_goes_to_the_platform_escalation_queue(
