@@ -1,16 +1,21 @@
 """Sign-in throttling (django-axes): failed passwords per username and client address."""
 
 import pytest
+from django.contrib.auth.models import Group
 from django.test import Client
 
 from rbac.models import User
+from rbac.roles import PLATFORM
 
 PASSWORD = "the right password 42"
 
 
 @pytest.fixture
 def staff(db) -> User:
-    return User.objects.create_user(username="nurse", password=PASSWORD, is_staff=True)
+    """Platform staff: the console opens for them (rbac.console), so a right password signs in."""
+    user = User.objects.create_user(username="nurse", password=PASSWORD, is_staff=True)
+    user.groups.add(Group.objects.get(name=PLATFORM))
+    return user
 
 
 def attempt(client: Client, path: str, password: str, *, ip: str = "203.0.113.7", **extra):  # type: ignore[no-untyped-def]
@@ -39,7 +44,8 @@ def test_the_lockout_is_per_username_and_address(staff, settings):
     # The same account from another address, and another account from this one, still sign in.
     other = Client()
     assert attempt(other, "/admin/login/", PASSWORD, ip="198.51.100.9").status_code == 302
-    User.objects.create_user(username="doctor", password=PASSWORD, is_staff=True)
+    doctor = User.objects.create_user(username="doctor", password=PASSWORD, is_staff=True)
+    doctor.groups.add(Group.objects.get(name=PLATFORM))
     third = Client()
     response = third.post(
         "/admin/login/", {"username": "doctor", "password": PASSWORD}, REMOTE_ADDR="203.0.113.7"
