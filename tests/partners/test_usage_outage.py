@@ -1,0 +1,72 @@
+"""A Redis outage neither lifts the rate limit nor loses the usage that billing invoices."""
+
+import logging
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from partners import ratelimit
+from partners.models import ApiKey, PartnerUsageDaily
+from partners.services.usage import usage_flush
+from payments.services.partner_billing import partner_calls
+from tests.infra import closed_local_port
+from tests.partners.factories import PartnerFactory
+
+pytestmark = pytest.mark.django_db
+
+ME = "/api/v1/partners/me"
+
+
+def _redis_down(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.PARTNER_RATE_LIMIT_REDIS_URL = f"redis://127.0.0.1:{closed_local_port()}/0"
+
+
+def _billed_calls(partner) -> int:  # type: ignore[no-untyped-def]
+    today = timezone.now().date()
+    return partner_calls(partner=partner, start=today, end=today + timedelta(days=1))
+
+
+def test_each_process_allows_its_share_of_the_limit(partner_api_client, settings):
+    _redis_down(settings)
+    settings.PARTNER_RATE_LIMIT_FALLBACK_PROCESSES = 2
+    client = partner_api_client(partner=PartnerFactory(rate_limit_per_minute=5))
+    responses = [client.get(ME) for _ in range(4)]
+    assert [r.status_code for r in responses] == [200, 200, 200, 429]
+    assert responses[0]["RateLimit-Limit"] == "3"  # ceil(5 / 2)
+
+
+def test_calls_during_an_outage_reach_the_billing_read(partner_api_client, settings):
+    _redis_down(settings)
+    client = partner_api_client(partner=PartnerFactory(rate_limit_per_minute=3))
+    statuses = [client.get(ME).status_code for _ in range(2)]
+    statuses.append(client.get("/api/v1/partners/me/keys/key_missing").status_code)
+    statuses.append(client.get(ME).status_code)
+    assert statuses == [200, 200, 404, 429]
+    # Counted in the database as they happen: no flush, no Redis needed.
+    assert _billed_calls(client.partner) == 3
+    ratelimit.send_buffer()  # the idle process sends the last response's error and latency
+    me = PartnerUsageDaily.objects.get(partner=client.partner, endpoint="GET api/v1/partners/me")
+    assert (me.calls, me.errors, me.rate_limited) == (2, 0, 1)
+    missing = PartnerUsageDaily.objects.get(
+        partner=client.partner, endpoint="GET api/v1/partners/me/keys/<str:key_id>"
+    )
+    assert (missing.calls, missing.errors) == (1, 1)
+    assert ApiKey.objects.get(pk=client.api_key.pk).last_used_at is not None
+
+
+def test_usage_before_during_and_after_an_outage_is_all_billed(
+    partner_api_client, settings, real_redis, caplog
+):
+    working_url = settings.PARTNER_RATE_LIMIT_REDIS_URL
+    client = partner_api_client()
+    assert client.get(ME).status_code == 200  # counted in Redis
+    _redis_down(settings)
+    with caplog.at_level(logging.WARNING, logger="partners.ratelimit"):
+        assert [client.get(ME).status_code for _ in range(3)] == [200] * 3
+    assert "usage counted in the database" in caplog.text
+    settings.PARTNER_RATE_LIMIT_REDIS_URL = working_url  # Redis is back
+    assert client.get(ME).status_code == 200
+    usage_flush()  # the beat task, once Redis answers again
+    assert _billed_calls(client.partner) == 5
+    assert PartnerUsageDaily.objects.get(partner=client.partner).calls == 5
