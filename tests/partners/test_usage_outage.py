@@ -18,6 +18,12 @@ pytestmark = pytest.mark.django_db
 ME = "/api/v1/partners/me"
 
 
+@pytest.fixture(autouse=True)
+def _midday(time_machine) -> None:  # type: ignore[no-untyped-def]
+    """Daily counters: the test runs at noon UTC, never across midnight."""
+    time_machine.move_to(timezone.now().replace(hour=12, minute=0, second=0, microsecond=0))
+
+
 def _redis_down(settings) -> None:  # type: ignore[no-untyped-def]
     settings.PARTNER_RATE_LIMIT_REDIS_URL = f"redis://127.0.0.1:{closed_local_port()}/0"
 
