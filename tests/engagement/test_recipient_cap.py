@@ -24,7 +24,9 @@ ACTOR = system_actor("tests")
 @pytest.fixture(autouse=True)
 def _midday(time_machine) -> None:  # type: ignore[no-untyped-def]
     """Daily counters: the test runs at noon UTC, never across midnight."""
-    time_machine.move_to(timezone.now().replace(hour=12, minute=0, second=0, microsecond=0))
+    now = timezone.now()
+    noon = now.replace(hour=12, minute=0, second=0, microsecond=0)
+    time_machine.move_to(noon if noon >= now else noon + timedelta(days=1))  # forward only
 
 
 def _send(recipient, key: str, *, purpose: str = "reminder", channel: str = "sms") -> Message:  # type: ignore[no-untyped-def]
@@ -76,7 +78,7 @@ def test_the_cap_is_per_utc_day_and_zero_turns_it_off(settings, patient, time_ma
     assert recipient_days_prune() == 0
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_senders_cannot_pass_the_cap_together(settings, patient):
     require_postgresql()
     settings.ENGAGEMENT_RECIPIENT_DAILY_CAP = 2

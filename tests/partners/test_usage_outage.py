@@ -21,7 +21,9 @@ ME = "/api/v1/partners/me"
 @pytest.fixture(autouse=True)
 def _midday(time_machine) -> None:  # type: ignore[no-untyped-def]
     """Daily counters: the test runs at noon UTC, never across midnight."""
-    time_machine.move_to(timezone.now().replace(hour=12, minute=0, second=0, microsecond=0))
+    now = timezone.now()
+    noon = now.replace(hour=12, minute=0, second=0, microsecond=0)
+    time_machine.move_to(noon if noon >= now else noon + timedelta(days=1))  # forward only
 
 
 def _redis_down(settings) -> None:  # type: ignore[no-untyped-def]
