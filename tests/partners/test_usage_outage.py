@@ -4,6 +4,7 @@ import logging
 from datetime import timedelta
 
 import pytest
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from partners import ratelimit
@@ -78,3 +79,25 @@ def test_usage_before_during_and_after_an_outage_is_all_billed(
     usage_flush()  # the beat task, once Redis answers again
     assert _billed_calls(client.partner) == 5
     assert PartnerUsageDaily.objects.get(partner=client.partner).calls == 5
+
+
+def test_counts_wait_in_the_process_when_the_database_fails_too(
+    partner_api_client, settings, caplog
+):
+    _redis_down(settings)
+    client = partner_api_client()
+
+    def refuse_usage_writes(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        if "partners_partnerusagedaily" in sql:
+            raise OperationalError("the database is unreachable")
+        return execute(sql, params, many, context)
+
+    with (
+        caplog.at_level(logging.ERROR, logger="partners.ratelimit"),
+        connection.execute_wrapper(refuse_usage_writes),
+    ):
+        assert client.get(ME).status_code == 200
+    assert "API usage kept in process" in caplog.text
+    assert _billed_calls(client.partner) == 0
+    ratelimit.send_buffer()  # the flusher thread, once the database answers
+    assert _billed_calls(client.partner) == 1
