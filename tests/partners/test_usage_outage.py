@@ -2,6 +2,7 @@
 
 import logging
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from django.db import OperationalError, connection
@@ -13,6 +14,7 @@ from partners.services.usage import usage_flush
 from payments.services.partner_billing import partner_calls
 from tests.infra import closed_local_port
 from tests.partners.factories import PartnerFactory
+from tests.partners.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.django_db
 
@@ -101,3 +103,27 @@ def test_counts_wait_in_the_process_when_the_database_fails_too(
     assert _billed_calls(client.partner) == 0
     ratelimit.send_buffer()  # the flusher thread, once the database answers
     assert _billed_calls(client.partner) == 1
+
+
+def test_redis_going_down_and_coming_back_mid_run_loses_no_call(
+    partner_api_client, settings, real_redis
+):
+    """A real outage of the limiter's Redis (a proxy in front of it stops, then starts again on
+    the same port), with the same limiter throughout: nothing is reset between the phases."""
+    target = urlsplit(settings.PARTNER_RATE_LIMIT_REDIS_URL)
+    proxy = TcpProxy(host=target.hostname or "127.0.0.1", port=target.port or 6379)
+    proxy.start()
+    settings.PARTNER_RATE_LIMIT_REDIS_URL = f"redis://127.0.0.1:{proxy.port}{target.path}"
+    client = partner_api_client()
+    try:
+        assert client.get(ME)["RateLimit-Remaining"] == "999"  # through Redis
+        proxy.stop()
+        assert [client.get(ME).status_code for _ in range(2)] == [200, 200]
+        assert _billed_calls(client.partner) == 2  # the outage's calls, at once
+        proxy.start()
+        # Redis counts again (the outage calls were limited by the process, not by Redis).
+        assert client.get(ME)["RateLimit-Remaining"] == "998"
+        usage_flush()
+        assert _billed_calls(client.partner) == 4
+    finally:
+        proxy.stop()
