@@ -472,6 +472,16 @@ PARTNER_USAGE_INPROCESS_FLUSH = env.bool(
     "PARTNER_USAGE_INPROCESS_FLUSH", default=not PARTNER_RATE_LIMIT_REDIS_URL
 )
 MIDDLEWARE.append("partners.middleware.PartnerUsageMiddleware")
+# --- abuse limits (issue 13 items 9-10; docs/security.md "Abuse limits") ---
+# Redis unreachable: each process limits alone, allowing limit / this many (set it to the
+# number of web processes to keep the platform-wide limit); usage is counted in the database.
+PARTNER_RATE_LIMIT_FALLBACK_PROCESSES = env.int("PARTNER_RATE_LIMIT_FALLBACK_PROCESSES", default=1)
+# One welcome SMS per patient per partner in this many days, however many leads arrive.
+LEADS_WELCOME_WINDOW_DAYS = env.int("LEADS_WELCOME_WINDOW_DAYS", default=30)
+# Messages to one address (phone, email) per UTC day across the platform, counted in the
+# database; more are recorded as "capped" and not sent. 0: no cap.
+ENGAGEMENT_RECIPIENT_DAILY_CAP = env.int("ENGAGEMENT_RECIPIENT_DAILY_CAP", default=10)
+# --- end abuse limits ---
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
     {
         "PartnerStatusEnum": "partners.models.partner.Partner.Status",

@@ -2,7 +2,7 @@
 
 from celery import Task, shared_task
 
-from engagement.services import campaigns, messages, reminders
+from engagement.services import campaigns, caps, messages, reminders
 
 
 @shared_task(bind=True, max_retries=None, acks_late=True)
@@ -18,7 +18,9 @@ def deliver_message(self: Task, *, message_id: int) -> str:
 @shared_task(acks_late=True)
 def release_deferred_messages() -> int:
     # Also the sweep for claims whose worker died and for messages whose queueing failed (the
-    # broker was down): one beat entry keeps every message moving.
+    # broker was down): one beat entry keeps every message moving; and it drops the daily cap's
+    # counters of past days.
+    caps.recipient_days_prune()
     return (
         messages.messages_release_deferred()
         + messages.messages_recover_stale_claims()

@@ -1,4 +1,5 @@
 from engagement.models.campaigns import Campaign, PatientTag
+from engagement.models.caps import RecipientDay
 from engagement.models.messages import Channel, Message, MessageAttempt, MessageStatus
 from engagement.models.optouts import OptOut, PushSubscription
 from engagement.models.reminders import PatientTask, Reminder, ReminderOccurrence
@@ -15,6 +16,7 @@ __all__ = [
     "PatientTag",
     "PatientTask",
     "PushSubscription",
+    "RecipientDay",
     "Reminder",
     "ReminderOccurrence",
 ]

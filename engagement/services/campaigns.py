@@ -21,6 +21,7 @@ from engagement.models import (
 )
 from engagement.models.messages import recipient_blind_index
 from engagement.selectors import campaign_audience
+from engagement.services.caps import cap_reason, recipients_reserve
 from engagement.services.messages import _schedule_retry, deliver_claimed
 from engagement.services.optouts import address_for, opted_out_indexes
 from engagement.services.quiet_hours import quiet_hours_release_at
@@ -338,4 +339,15 @@ def _build_messages(*, campaign: Campaign, users: list[User], now: datetime) -> 
                 created_by=campaign.public_id,
             )
         )
+    _cap(messages, now=now)
     return messages
+
+
+def _cap(messages: list[Message], *, now: datetime) -> None:
+    """Suppress the messages whose recipient has no slot left today (platform-wide cap)."""
+    sendable = [m for m in messages if m.status != MessageStatus.SUPPRESSED]
+    reserved = recipients_reserve(indexes=[m.recipient_index for m in sendable], now=now)
+    for message in sendable:
+        if message.recipient_index not in reserved:
+            message.status, message.send_after = MessageStatus.SUPPRESSED, None
+            message.last_error = cap_reason()

@@ -30,6 +30,7 @@ from engagement.models import (
     PushSubscription,
 )
 from engagement.models.messages import FINAL_STATUSES, recipient_blind_index
+from engagement.services.caps import cap_reason, recipients_reserve
 from engagement.services.optouts import address_for, opted_out_indexes, unsubscribe_token
 from engagement.services.quiet_hours import quiet_hours_release_at
 from engagement.services.templates import Rendered, template_render
@@ -79,8 +80,10 @@ def message_send(
 
     Idempotent per (purpose, recipient address, dedupe_key): a repeat — sequential or
     concurrent — returns the first message and sends nothing. An opted-out recipient gets a
-    ``suppressed`` message that is never sent; a non-urgent message inside the recipient's quiet
-    hours is ``deferred`` until they end. Delivery runs in Celery after commit.
+    ``suppressed`` message that is never sent, and so does a recipient over the daily cap
+    (``engagement.services.caps``; the reason in ``last_error``); a non-urgent message inside
+    the recipient's quiet hours is ``deferred`` until they end. Delivery runs in Celery after
+    commit.
     Raises ``NoAddressError``, ``TemplateError`` (undeclared or non-scalar context values) and
     ``TemplateMissingError``.
     """
@@ -128,7 +131,15 @@ def message_send(
         created_by=_actor_ref(actor),
     )
     try:
-        with transaction.atomic():
+        with transaction.atomic():  # a duplicate gives back the cap's slot too
+            if status != MessageStatus.SUPPRESSED and not recipients_reserve(
+                indexes=[index], now=now
+            ):
+                message.status, message.send_after, message.last_error = (
+                    MessageStatus.SUPPRESSED,
+                    None,
+                    cap_reason(),
+                )
             message.save()
     except IntegrityError:
         # A concurrent send with the same key committed first: its message is the answer.
@@ -143,9 +154,9 @@ def message_send(
         target_ref=message.public_id,
         patient=user,
         clinic=clinic,
-        metadata={"channel": channel, "purpose": purpose, "status": status},
+        metadata={"channel": channel, "purpose": purpose, "status": message.status},
     )
-    if status == MessageStatus.QUEUED:
+    if message.status == MessageStatus.QUEUED:
         _enqueue_after_commit([message.pk])
     return message
 

@@ -1,2 +1,3 @@
 """leads writes, by concern: ``keys`` (RSA key pairs), ``ingest`` (partner leads),
-``pipeline`` (status transitions), ``categories`` (category mapping)."""
+``welcome`` (the welcome SMS: one per patient per partner per window), ``pipeline`` (status
+transitions), ``categories`` (category mapping)."""

@@ -5,7 +5,7 @@ import hmac
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import phonenumbers
@@ -14,10 +14,9 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
-from careos.actors import Actor, system_actor
+from careos.actors import Actor
 from careos.errors import DomainError
-from engagement.models import Channel, MessageStatus
-from engagement.services.messages import message_send
+from engagement.models import Channel
 from engagement.services.optouts import is_opted_out
 from leads.models import IngestFailureCount, Lead, normalize_business_category
 from leads.selectors import IngestConfig, ingest_config_load, lead_for_source
@@ -27,7 +26,8 @@ from leads.services.keys import (
     UnknownKeyIdError,
     phone_decrypt_with,
 )
-from leads.texts import WELCOME_TEMPLATE_KEY, referral_consent_language, supported_language
+from leads.services.welcome import welcome_queue, welcomed_within_window
+from leads.texts import referral_consent_language, supported_language
 from partners.models import Partner
 from partners.services.events import publish_event
 from payments.services.partner_payments import partner_payment_accrue
@@ -35,8 +35,6 @@ from rbac.models import ConsentRecord, phone_blind_index
 from rbac.services import audit_record, consent_record, patient_get_or_create
 
 logger = logging.getLogger("leads.ingest")
-
-WELCOME_PURPOSE = "welcome_from_referral"
 
 
 class PhoneInvalidError(DomainError):
@@ -232,8 +230,13 @@ def _ingest_new(
         actor=actor,
     )
     # The welcome SMS is composed and queued by a task after commit (nothing is announced
-    # that did not happen); an SMS opt-out is known now, so the partner hears it at once.
-    lead.welcome_message_queued = not is_opted_out(channel=Channel.SMS, address=phone)
+    # that did not happen); an SMS opt-out, and a welcome this partner already sent this
+    # person within LEADS_WELCOME_WINDOW_DAYS, are known now, so the partner hears it at once.
+    # (_phone_lock makes a concurrent ingest of the same phone wait for this one's commit.)
+    welcomed = not created and welcomed_within_window(partner=partner, patient=patient)
+    lead.welcome_message_queued = not welcomed and not is_opted_out(
+        channel=Channel.SMS, address=phone
+    )
     lead.save(force_insert=True)
     audit_record(
         actor=actor,
@@ -281,70 +284,6 @@ def _referral_fee_accrue(*, partner: Partner, lead: Lead, actor: Actor) -> None:
         actor=actor,
         referral_is_new=True,  # the lead was inserted just now, in this transaction
     )
-
-
-def welcome_queue(*, lead_id: int) -> None:
-    """Queue the welcome task; never raises (a broker outage is caught up by the sweep)."""
-    from leads import tasks
-
-    try:
-        tasks.send_lead_welcome.delay(lead_id=lead_id)
-    except Exception:
-        logger.warning("welcome task for lead %s not queued; the sweep will retry", lead_id)
-
-
-@transaction.atomic
-def lead_welcome_send(*, lead_id: int) -> Lead | None:
-    """Send (record and queue, via engagement) the lead's localized welcome SMS once.
-
-    A welcome that cannot be composed (no template) is given up: logged, and the lead marked
-    not queued. Running twice sends once (the lead is locked; engagement dedupes per lead)."""
-    lead = (
-        Lead.objects.select_for_update(of=("self",))
-        .select_related("patient", "partner")
-        .filter(pk=lead_id)
-        .first()
-    )
-    if lead is None or lead.welcome_message_ref or not lead.welcome_message_queued:
-        return lead
-    try:
-        with transaction.atomic():
-            message = message_send(
-                channel=Channel.SMS,
-                recipient=lead.patient,
-                purpose=WELCOME_PURPOSE,
-                template_key=WELCOME_TEMPLATE_KEY,
-                context={"first_name": lead.first_name, "partner_name": lead.partner.name},
-                language=lead.language,
-                dedupe_key=f"lead:{lead.public_id}",
-                actor=system_actor("leads.welcome"),
-            )
-    except DomainError as exc:
-        logger.warning("welcome SMS for %s not sent: %s", lead.public_id, exc.code)
-        lead.welcome_message_queued = False
-        lead.save(update_fields=["welcome_message_queued", "updated_at"])
-        return lead
-    lead.welcome_message_ref = message.public_id
-    lead.welcome_message_queued = message.status != MessageStatus.SUPPRESSED
-    lead.save(update_fields=["welcome_message_ref", "welcome_message_queued", "updated_at"])
-    return lead
-
-
-def leads_welcome_sweep(*, now: datetime | None = None) -> int:
-    """Queue the welcome of leads whose after-commit queueing was lost (broker outage, crash):
-    created over two minutes and less than a day ago, still without a message."""
-    now = now or timezone.now()
-    ids = list(
-        Lead.objects.filter(
-            welcome_message_queued=True,
-            welcome_message_ref="",
-            created_at__lt=now - timedelta(minutes=2),
-            created_at__gte=now - timedelta(days=1),
-        ).values_list("pk", flat=True)[:500]
-    )
-    for lead_id in ids:
-        welcome_queue(lead_id=lead_id)
-    return len(ids)
 
 
 def ingest_failure_record(*, partner: Partner, code: str) -> None:

@@ -189,13 +189,13 @@ class PartnerAuthentication(BaseAuthentication):
         if entry is not None:
             principal = entry.principal
             decision = self._limit(request, principal)
-            if decision is None or decision.generation != entry.generation:
+            if decision.degraded or decision.generation != entry.generation:
                 # Something changed since this was cached (or the limiter is unreachable):
                 # the database decides. The generation was read before this lookup.
                 principal_cache.drop(digest)
                 principal, expires_at = _resolve(credential)
                 self._check_partner(request, principal)
-                if decision is not None:
+                if not decision.degraded:
                     principal_cache.put(
                         digest,
                         principal=principal,
@@ -211,7 +211,7 @@ class PartnerAuthentication(BaseAuthentication):
                 principal_cache.put(
                     digest, principal=principal, expires_at=expires_at, generation=generation
                 )
-        if decision is not None and not decision.allowed:
+        if not decision.allowed:
             raise RateLimited(wait=decision.reset_seconds)
         return AnonymousUser(), principal
 
@@ -230,7 +230,7 @@ class PartnerAuthentication(BaseAuthentication):
         if platform and platform != partner.slug:
             raise PlatformMismatch()
 
-    def _limit(self, request: Request, principal: PartnerPrincipal) -> ratelimit.Decision | None:
+    def _limit(self, request: Request, principal: PartnerPrincipal) -> ratelimit.Decision:
         """Count and rate limit this call: the one Redis round trip of the request."""
         view = (getattr(request, "parser_context", None) or {}).get("view")
         bucket, limit = rate_limit_for(partner=principal.partner, view=view)

@@ -555,7 +555,7 @@ def test_missing_welcome_template_still_creates_the_lead(
 def test_welcome_is_sent_after_commit_once_and_swept_if_lost(
     ingest_client, make_payload, time_machine, django_capture_on_commit_callbacks
 ):
-    from leads.services.ingest import lead_welcome_send, leads_welcome_sweep
+    from leads.services.welcome import lead_welcome_send, leads_welcome_sweep
 
     # Committed, but the after-commit queueing never ran (a crash, a broker outage).
     response = ingest_client.post(INGEST, make_payload(), format="json")

@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from rest_framework.response import Response
 
 from leads.models import Lead
-from leads.services.ingest import lead_welcome_send
+from leads.services.welcome import lead_welcome_send
 from tests.infra import require_postgresql
 
 INGEST = "/api/v1/leads/ingest"

@@ -94,18 +94,19 @@ def test_parallel_requests_exactly_the_limit_succeeds(live_server, real_redis, s
 
 
 @pytest.mark.django_db
-def test_fails_open_when_redis_is_down(partner_api_client, settings, caplog):
+def test_redis_down_degrades_to_a_per_process_limit(partner_api_client, settings, caplog):
     settings.PARTNER_RATE_LIMIT_REDIS_URL = f"redis://127.0.0.1:{closed_local_port()}/0"
-    client = partner_api_client()
+    client = partner_api_client(partner=PartnerFactory(rate_limit_per_minute=2))
     with caplog.at_level(logging.WARNING, logger="partners.ratelimit"):
-        response = client.get(ME)
-    assert response.status_code == 200
-    assert "RateLimit-Limit" not in response
-    assert "failing open" in caplog.text
+        responses = [client.get(ME) for _ in range(3)]
+    assert [r.status_code for r in responses] == [200, 200, 429]
+    assert [r["RateLimit-Remaining"] for r in responses] == ["1", "0", "0"]
+    assert responses[2].json()["code"] == "rate_limited"
+    assert "per-process limit" in caplog.text
 
 
-def _fail_open_warnings(caplog: pytest.LogCaptureFixture) -> int:
-    return sum("failing open" in r.getMessage() for r in caplog.records)
+def _outage_warnings(caplog: pytest.LogCaptureFixture) -> int:
+    return sum("per-process limit" in r.getMessage() for r in caplog.records)
 
 
 @pytest.mark.django_db
@@ -116,17 +117,17 @@ def test_an_outage_is_warned_about_once_per_ten_seconds(
     client = partner_api_client()
     with caplog.at_level(logging.WARNING, logger="partners.ratelimit"):
         assert [client.get(ME).status_code for _ in range(3)] == [200] * 3
-        assert _fail_open_warnings(caplog) == 1  # not one per request
+        assert _outage_warnings(caplog) == 1  # not one per request
         clock.advance(9.9)
         assert client.get(ME).status_code == 200
-        assert _fail_open_warnings(caplog) == 1
+        assert _outage_warnings(caplog) == 1
         clock.advance(0.1)
         assert client.get(ME).status_code == 200
-        assert _fail_open_warnings(caplog) == 2
+        assert _outage_warnings(caplog) == 2
         # Pointed at another Redis, the limiter reports its first failure at once.
         settings.PARTNER_RATE_LIMIT_REDIS_URL = f"redis://127.0.0.1:{closed_local_port()}/0"
         assert client.get(ME).status_code == 200
-        assert _fail_open_warnings(caplog) == 3
+        assert _outage_warnings(caplog) == 3
 
 
 @pytest.mark.django_db
