@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('engagement', '0004_role_permissions'),
+        ("engagement", "0005_recipient_daily_cap"),
     ]
 
     operations = [

@@ -12,7 +12,7 @@ ENCRYPTED = {'reminder': ['title'], 'patienttask': ['title']}
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('engagement', '0005_reminder_rrule_at_most_hourly'),
+        ('engagement', '0006_reminder_rrule_at_most_hourly'),
     ]
 
     operations = [
