@@ -13,7 +13,8 @@ the heads ``audit_verify`` prints with ones recorded earlier to notice that.
 
 Writers of one chain take turns: a PostgreSQL advisory lock held until their transaction ends
 (SQLite serialises writers anyway), then read the chain's head through the unique index on
-``(chain, chain_seq)``, which also refuses a second event with the same number.
+``(chain, chain_seq)``, which also refuses a second event with the same number. An event
+without a clinic joins the chain its transaction already writes to (``chain_next``).
 """
 
 import hashlib
@@ -95,16 +96,62 @@ def entry_hash(*, values: dict[str, Any], prev_hash: str) -> str:
     return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
 
 
-def chain_lock(chain: str) -> None:
-    """Wait for this chain's turn, until the current transaction ends (PostgreSQL)."""
-    if connection.vendor != "postgresql":
-        return  # SQLite: one writer at a time already (transactions begin IMMEDIATE)
-    digest = hashlib.blake2b(chain.encode(), digest_size=4).digest()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s, %s)",
-            [_LOCK_SPACE, int.from_bytes(digest, "big", signed=True)],
+@dataclass
+class _TransactionChains:
+    """The chains the current transaction writes to and their heads (after its own events)."""
+
+    # ``connection.run_on_commit`` of that transaction: Django replaces the list when the
+    # transaction commits or rolls back, and when a savepoint rolls back, so an identity check
+    # tells whether these heads are still this transaction's (and still in the database).
+    marker: list[Any]
+    heads: dict[str, tuple[int, str]]
+
+
+def _transaction_chains() -> dict[str, tuple[int, str]]:
+    state = getattr(connection, "_careos_audit_chains", None)
+    if state is None or state.marker is not connection.run_on_commit:
+        state = _TransactionChains(marker=connection.run_on_commit, heads={})
+        connection._careos_audit_chains = state  # type: ignore[attr-defined]
+    return state.heads
+
+
+def chain_next(*, clinic_id: int | None, partner_ref: str) -> tuple[str, int, str]:
+    """``(chain, number, previous hash)`` of the next event, inside a transaction; the chain's
+    turn is held until the transaction ends. Call ``chain_advance`` once the event is written.
+
+    An event without a clinic joins the chain its transaction already writes to, so that a
+    transaction waits for no lock besides its clinics': two transactions auditing a clinic and
+    the platform in opposite orders would otherwise wait for each other (a deadlock). A chain
+    the transaction already wrote to costs no statement: its head is the transaction's own
+    last event."""
+    heads = _transaction_chains()
+    chain = chain_name(clinic_id=clinic_id, partner_ref=partner_ref)
+    if clinic_id is None and heads:
+        chain = next(iter(heads))
+    if chain not in heads:
+        if connection.vendor == "postgresql":  # SQLite: one writer at a time (IMMEDIATE)
+            digest = hashlib.blake2b(chain.encode(), digest_size=4).digest()
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, %s)",
+                    [_LOCK_SPACE, int.from_bytes(digest, "big", signed=True)],
+                )
+        from rbac.models import AuditEvent
+
+        head = (
+            AuditEvent.objects.filter(chain=chain)
+            .order_by("-chain_seq")
+            .values_list("chain_seq", "entry_hash")
+            .first()
         )
+        heads[chain] = head or (0, "")
+    seq, prev = heads[chain]
+    return chain, seq + 1, prev
+
+
+def chain_advance(*, chain: str, chain_seq: int, entry_hash: str) -> None:
+    """Record the event just written as its chain's head for the rest of the transaction."""
+    _transaction_chains()[chain] = (chain_seq, entry_hash)
 
 
 @dataclass(frozen=True)

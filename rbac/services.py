@@ -22,7 +22,7 @@ from django.utils.timezone import now as timezone_now
 
 from careos.actors import Actor
 from careos.ids import new_public_id
-from rbac.audit_chain import HASHED_FIELDS, chain_lock, chain_name, entry_hash
+from rbac.audit_chain import HASHED_FIELDS, chain_advance, chain_next, entry_hash
 from rbac.errors import (
     ClinicSlugTaken,
     InvalidClinic,
@@ -131,26 +131,20 @@ def audit_record(
         user_agent=(request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else ""),
         reason=reason,
         metadata=metadata or {},
-        chain=chain_name(clinic_id=clinic.pk if clinic else None, partner_ref=actor.partner_ref),
     )
     # The chain's next link, written in the caller's transaction (or one of its own): the
     # chain's lock is held until that transaction ends, so the next writer sees this event.
     with transaction.atomic(savepoint=False):
-        chain_lock(event.chain)
-        head = (
-            AuditEvent.objects.filter(chain=event.chain)
-            .order_by("-chain_seq")
-            .values_list("chain_seq", "entry_hash")
-            .first()
+        event.chain, event.chain_seq, event.prev_hash = chain_next(
+            clinic_id=clinic.pk if clinic else None, partner_ref=actor.partner_ref
         )
-        event.chain_seq, event.prev_hash = head if head else (0, "")
-        event.chain_seq += 1
         event.occurred_at = timezone_now()
         event.entry_hash = entry_hash(
             values={name: getattr(event, name) for name in HASHED_FIELDS},
             prev_hash=event.prev_hash,
         )
         event.save(force_insert=True)
+        chain_advance(chain=event.chain, chain_seq=event.chain_seq, entry_hash=event.entry_hash)
     return event
 
 

@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 
 from careos.actors import Actor
 from rbac import services
@@ -39,6 +40,7 @@ def record(actor: Actor, clinic: Clinic | None = None, n: int = 1) -> list[Audit
     ]
 
 
+@pytest.mark.django_db(transaction=True)  # each event in a transaction of its own
 def test_events_join_the_chain_of_their_clinic_partner_or_the_platform(
     clinic_a: Clinic, clinic_b: Clinic, actor: Actor
 ):
@@ -146,7 +148,8 @@ def test_concurrent_writers_keep_one_valid_chain(clinic_a: Clinic, actor: Actor)
             for _ in range(each):
                 with transaction.atomic():
                     services.audit_record(actor=actor, action="test.concurrent", clinic=clinic_a)
-                    services.audit_record(actor=PARTNER, action="test.concurrent")
+                    services.audit_record(actor=actor, action="test.concurrent", clinic=clinic_a)
+                services.audit_record(actor=PARTNER, action="test.concurrent")
         except BaseException as exc:  # reported by the test thread
             errors.append(exc)
         finally:
@@ -163,8 +166,81 @@ def test_concurrent_writers_keep_one_valid_chain(clinic_a: Clinic, actor: Actor)
     assert clinic_chain.first_break is None and reports["partner:ptr_chain"].first_break is None
     assert reports["partner:ptr_chain"].events == writers * each
     concurrent = AuditEvent.objects.filter(chain=clinic_chain.chain, action="test.concurrent")
-    assert concurrent.count() == writers * each
+    assert concurrent.count() == 2 * writers * each
     assert clinic_chain.head_seq == clinic_chain.events  # numbered 1..n without a gap
+    assert verify()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_without_a_clinic_joins_the_chain_its_transaction_writes_to(
+    clinic_a: Clinic, actor: Actor
+):
+    """So a transaction waits for no chain lock besides its clinics' (see the next test); and
+    the chain's head is then the transaction's own last event: no statement to find it."""
+    with transaction.atomic():
+        in_clinic = record(actor, clinic_a)[0]
+        with CaptureQueriesContext(connection) as queries:
+            without = record(PARTNER)[0]
+    assert (without.chain, without.chain_seq) == (in_clinic.chain, in_clinic.chain_seq + 1)
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT"]
+    with transaction.atomic():
+        assert record(PARTNER)[0].chain == "partner:ptr_chain"  # a transaction of its own
+    assert all(report.first_break is None for report in audit_chains_verify())
+
+
+def test_a_rolled_back_savepoint_takes_its_events_out_of_the_chain(clinic_a: Clinic, actor: Actor):
+    with transaction.atomic():
+        first = record(actor, clinic_a)[0]
+        with pytest.raises(ZeroDivisionError), transaction.atomic():
+            record(actor, clinic_a, 2)
+            1 / 0  # noqa: B018
+        after = record(actor, clinic_a)[0]
+    assert (after.chain_seq, after.prev_hash) == (first.chain_seq + 1, first.entry_hash)
+    assert all(report.first_break is None for report in audit_chains_verify())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_transactions_auditing_a_clinic_and_the_platform_in_opposite_orders_both_commit(
+    clinic_a: Clinic, actor: Actor
+):
+    """One writes the clinic's chain then an event without a clinic; the other an event without
+    a clinic then the clinic's chain, each holding its first lock when the other asks for its
+    second. The first joins the clinic's chain it holds (no second lock), so the second waits
+    for it to commit instead of both waiting for each other (PostgreSQL: a deadlock, one
+    aborted)."""
+    require_postgresql()
+    both_wrote_once = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def clinic_first() -> None:
+        try:
+            with transaction.atomic():
+                record(actor, clinic_a)
+                both_wrote_once.wait(timeout=30)
+                record(actor)
+        except BaseException as exc:  # reported by the test thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def platform_first() -> None:
+        try:
+            with transaction.atomic():
+                record(actor)
+                both_wrote_once.wait(timeout=30)
+                record(actor, clinic_a)
+        except BaseException as exc:  # reported by the test thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=clinic_first), threading.Thread(target=platform_first)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert AuditEvent.objects.filter(action="test.step0").count() == 4
     assert verify()[0]
 
 
