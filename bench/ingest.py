@@ -58,6 +58,7 @@ BENCH_ENV = {
     ),
     "BLIND_INDEX_KEY": os.environ.get("BLIND_INDEX_KEY", "bench-blind-index-key"),
     "PARTNER_API_KEY_HASH_KEY": os.environ.get("PARTNER_API_KEY_HASH_KEY", "bench-key-hash"),
+    "AUDIT_CHAIN_KEY": os.environ.get("AUDIT_CHAIN_KEY", "bench-audit-chain-key"),
     "SECURE_SSL_REDIRECT": "false",
     "LOG_LEVEL": "WARNING",
     "LOG_FORMAT": "text",
