@@ -59,6 +59,14 @@ def roles_ensure(*, admin_url: str, owner_url: str, app_url: str, owner_createdb
         raise SystemExit("the owner and the app role must be different roles")
     owner_name, app_name = str(owner["user"]), str(app["user"])
     with psycopg.connect(admin_url, autocommit=True) as admin, admin.cursor() as cursor:
+        cursor.execute(
+            "SELECT rolname FROM pg_roles WHERE rolsuper AND rolname IN (%s, %s)",
+            [owner_name, app_name],
+        )
+        if row := cursor.fetchone():
+            raise SystemExit(
+                f"role {row[0]} is a superuser: name other roles (this never demotes one)"
+            )
         role_ensure(
             cursor,
             name=owner_name,
