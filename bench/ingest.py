@@ -56,6 +56,7 @@ BENCH_ENV = {
     ),
     "BLIND_INDEX_KEY": os.environ.get("BLIND_INDEX_KEY", "bench-blind-index-key"),
     "PARTNER_API_KEY_HASH_KEY": os.environ.get("PARTNER_API_KEY_HASH_KEY", "bench-key-hash"),
+    "AUDIT_CHAIN_KEY": os.environ.get("AUDIT_CHAIN_KEY", "bench-audit-chain-key"),
     "PARTNER_RATE_LIMIT_KEY_PREFIX": "bench-leads:",
     # The limiter runs on every request; the load just never reaches it.
     "LEADS_INGEST_RATE_LIMIT_PER_MINUTE": "100000000",

@@ -9,7 +9,8 @@ The real ingest is served by the same server at ``/api/v1/leads/ingest`` (careos
 ``POST /bench/orm-floor`` is informative, not the target's floor: the same authentication and
 decrypt, then the same rows an ingest writes (patient, consent, lead, partner payment, outbox
 event, four audit events) through the Django ORM into the real tables, with nothing else (no
-validation, look-ups, locks, encryption of fields beyond what the models do, or queued tasks).
+validation, look-ups, locks, encryption of fields beyond what the models do, or queued tasks;
+but the audit events are written by ``audit_record``, with their link in the hash chain).
 No ORM-based ingest can be faster than it, so its ratio to the floor bounds what the ingest can
 reach while it writes through the ORM.
 """
@@ -25,6 +26,7 @@ from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from careos.actors import Actor
 from careos.ids import new_public_id
 from leads.models import Lead, LeadEncryptionKey
 from leads.services.keys import OAEP
@@ -32,7 +34,8 @@ from partners.api.base import PartnerAPIView
 from partners.models import EventType, PlatformEvent
 from partners.scopes import WRITE_LEADS
 from payments.models import PartnerPayment
-from rbac.models import AuditEvent, ConsentRecord, User
+from rbac.models import ConsentRecord, User
+from rbac.services import audit_record
 
 INSERTS = int(os.environ.get("BENCH_FLOOR_INSERTS", "10"))
 TABLE = "bench_ingest_floor"
@@ -121,9 +124,10 @@ class OrmFloorView(FloorView):
 
 
 def _audit(action: str, target_ref: str, patient: User | None) -> None:
-    AuditEvent.objects.create(
-        actor_kind="partner",
-        actor_ref="bench",
+    # The one way to write an audit event: its link in the hash chain (rbac/audit_chain.py:
+    # the chain's lock and head look-up once per transaction) is part of writing it.
+    audit_record(
+        actor=Actor(kind="partner", ref="bench"),
         action=action,
         target_ref=target_ref,
         patient=patient,

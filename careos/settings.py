@@ -371,6 +371,29 @@ RBAC_TRUSTED_PROXY_COUNT = env.int("RBAC_TRUSTED_PROXY_COUNT", default=0)
 # ``manage.py flush`` erases the append-only audit log; only disposable databases allow it.
 RBAC_AUDIT_FLUSH_ALLOWED = env.bool("RBAC_AUDIT_FLUSH_ALLOWED", default=False)
 
+# --- database roles and the audit chain (docs/security.md) ---
+# PostgreSQL: the app connects with DATABASE_URL as a role that owns nothing (DML on the app's
+# tables, only INSERT and SELECT on the audit log); ``migrate`` (and ``flush``, test databases
+# only) connect to the same database as the owner role of MIGRATION_DATABASE_URL, and grant the
+# app role its privileges. Empty: every command connects with DATABASE_URL (SQLite, development).
+MIGRATION_DATABASE_URL = env.str("MIGRATION_DATABASE_URL", default="")
+MIGRATION_DATABASE = env.db_url_config(MIGRATION_DATABASE_URL) if MIGRATION_DATABASE_URL else {}
+if MIGRATION_DATABASE and (
+    MIGRATION_DATABASE["ENGINE"],
+    MIGRATION_DATABASE["NAME"],
+) != (DATABASES["default"]["ENGINE"], DATABASES["default"]["NAME"]):
+    raise ImproperlyConfigured(
+        "MIGRATION_DATABASE_URL must name the same database as DATABASE_URL (another role)."
+    )
+# The role DATABASE_URL names: the one ``migrate`` grants to.
+DATABASE_APP_ROLE = str(DATABASES["default"].get("USER") or "")
+# HMAC key of the audit log's hash chain (``manage.py audit_verify``): someone who can write the
+# table but does not hold this key cannot recompute the chain after changing a row. Keep every
+# key the log was written with for as long as the log must verify (no rotation).
+AUDIT_CHAIN_KEY = production_secret(
+    "AUDIT_CHAIN_KEY", dev_default="dev-audit-chain-key-not-for-production"
+)
+
 # --- engagement ---
 # Channel backends: console backends (record, never send) are the development default, the real
 # providers the production default; with DEBUG off ``engagement.W001`` warns about a console

@@ -1,8 +1,11 @@
 from typing import Any
 
 from django.apps import AppConfig
+from django.core.checks import register
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.signals import post_migrate
+
+from rbac.db_roles import check_app_role_owns_nothing
 
 
 def _ensure_role_templates(using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
@@ -39,6 +42,7 @@ class RbacConfig(AppConfig):
     def ready(self) -> None:
         post_migrate.connect(_ensure_role_templates, sender=self)
         post_migrate.connect(_ensure_platform_group, sender=self)
+        register(check_app_role_owns_nothing, deploy=True)
 
         from django.contrib.auth.signals import user_logged_in
 

@@ -60,6 +60,11 @@ def _statements(vendor: str, *, install: bool) -> list[str]:
     return []
 
 
+def audit_trigger_sql(vendor: str, *, install: bool) -> list[str]:
+    """The statements that install (or remove) the triggers on ``vendor``'s database."""
+    return list(_statements(vendor, install=install))
+
+
 def audit_triggers_supported(vendor: str) -> bool:
     return bool(_statements(vendor, install=True))
 

@@ -3,6 +3,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Permission
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from careos.crypto import blind_index
@@ -211,11 +212,14 @@ class AuditEvent(models.Model):
     """Append-only: who did or read what, on which record, for which patient, from where, why.
 
     The model and its queryset refuse updates and deletes; database triggers (PostgreSQL and
-    SQLite, migration ``0003``) refuse UPDATE, DELETE and (PostgreSQL) TRUNCATE too.
+    SQLite, migration ``0003``) refuse UPDATE, DELETE and (PostgreSQL) TRUNCATE too, and on
+    PostgreSQL the app's database role may only INSERT and SELECT (rbac/db_roles.py). Each event
+    is a link of a keyed hash chain (rbac/audit_chain.py, ``manage.py audit_verify``).
     """
 
     public_id = PublicIdField(prefix="aud")
-    occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set before the row is written (not auto_now_add): the chain's hash covers it.
+    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
     actor_kind = models.CharField(max_length=16)
     actor_ref = models.CharField(max_length=80, db_index=True)
     actor_label = models.CharField(max_length=200, blank=True)
@@ -244,6 +248,12 @@ class AuditEvent(models.Model):
     user_agent = models.CharField(max_length=300, blank=True)
     reason = models.TextField(blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    # Its link in the hash chain (rbac/audit_chain.py): which chain, its number there, the
+    # previous event's hash ("" for the first) and its own.
+    chain = models.CharField(max_length=64, editable=False)
+    chain_seq = models.PositiveBigIntegerField(editable=False)
+    prev_hash = models.CharField(max_length=64, blank=True, editable=False)
+    entry_hash = models.CharField(max_length=64, editable=False)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -252,6 +262,9 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["patient", "-occurred_at"]),
             models.Index(fields=["clinic", "-occurred_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "chain_seq"], name="rbac_audit_chain_seq")
         ]
         permissions = [("view_audit_log", _("Can view the clinic's audit log"))]
 

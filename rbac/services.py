@@ -22,6 +22,7 @@ from django.utils.timezone import now as timezone_now
 
 from careos.actors import Actor
 from careos.ids import new_public_id
+from rbac.audit_chain import HASHED_FIELDS, chain_advance, chain_next, entry_hash
 from rbac.errors import (
     ClinicSlugTaken,
     InvalidClinic,
@@ -115,7 +116,7 @@ def audit_record(
     ``metadata`` must not hold PHI (it is stored in clear): ids, statuses and counts only.
     """
     actor = _as_actor(actor)
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         actor_kind=actor.kind,
         actor_ref=actor.ref[:80],
         actor_label=actor.label[:200],
@@ -131,6 +132,20 @@ def audit_record(
         reason=reason,
         metadata=metadata or {},
     )
+    # The chain's next link, written in the caller's transaction (or one of its own): the
+    # chain's lock is held until that transaction ends, so the next writer sees this event.
+    with transaction.atomic(savepoint=False):
+        event.chain, event.chain_seq, event.prev_hash = chain_next(
+            clinic_id=clinic.pk if clinic else None, partner_ref=actor.partner_ref
+        )
+        event.occurred_at = timezone_now()
+        event.entry_hash = entry_hash(
+            values={name: getattr(event, name) for name in HASHED_FIELDS},
+            prev_hash=event.prev_hash,
+        )
+        event.save(force_insert=True)
+        chain_advance(chain=event.chain, chain_seq=event.chain_seq, entry_hash=event.entry_hash)
+    return event
 
 
 # --- roles and clinics -------------------------------------------------------------------

@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from tests.clients import SignedInAPIClient, SignedInClient
 from tests.clock import SteppedClock, stepped_clock
+from tests.dbroles import credentials_use
 from tests.infra import Broker
 
 FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -86,6 +87,22 @@ def django_db_serialized_rollback() -> None:
     """Every transactional test restores the rows data migrations seeded (role templates, event
     types, message templates, beat schedules) instead of leaving the next test an empty table:
     a transactional test ends with a flush."""
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings: None) -> None:
+    """pytest-django's (the xdist suffix), then: the test database is created and migrated by
+    the owner role (``MIGRATION_DATABASE_URL``, when set; tests/dbroles.py)."""
+    credentials_use(owner=True)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Every test connects as the app role, which owns nothing; the owner drops the database."""
+    credentials_use(owner=False)
+    yield
+    with django_db_blocker.unblock():
+        credentials_use(owner=True)
 
 
 @pytest.fixture

@@ -60,6 +60,8 @@ def start_worker(
         **os.environ,
         **WORKER_SETTINGS,
         "DATABASE_URL": database_url,
+        # A worker changes no schema: the app role only (the owner's URL names another database).
+        "MIGRATION_DATABASE_URL": "",
         "REDIS_URL": redis_url,
         "CELERY_BROKER_URL": redis_url,
         "CELERY_TASK_ALWAYS_EAGER": "false",

@@ -7,6 +7,7 @@ from careos.actors import Actor
 from rbac import services
 from rbac.models import AuditEvent, Clinic, User
 from rbac.selectors import audit_events_for_patient
+from tests.dbroles import execute_as_owner
 from tests.infra import require_postgresql
 
 pytestmark = pytest.mark.django_db
@@ -43,27 +44,33 @@ def test_orm_refuses_update_and_delete(event: AuditEvent):
     assert AuditEvent.objects.get(pk=event.pk).action == "patient.viewed"
 
 
+# The app's own connection: refused by the database trigger (PostgreSQL plpgsql, SQLite
+# RAISE(ABORT)) or, on PostgreSQL with the app role (tests/dbroles.py), by its privileges.
+REFUSED = "append-only|permission denied for table rbac_auditevent"
+
+
 def test_raw_sql_update_and_delete_fail(event: AuditEvent):
-    """The database trigger (PostgreSQL plpgsql, SQLite RAISE(ABORT)) refuses below the ORM."""
+    """Refused below the ORM."""
     assert connection.vendor in ("postgresql", "sqlite")
-    with pytest.raises(DatabaseError, match="append-only"):
+    with pytest.raises(DatabaseError, match=REFUSED):
         raw("UPDATE rbac_auditevent SET action = %s WHERE id = %s", ["tampered", event.pk])
-    with pytest.raises(DatabaseError, match="append-only"):
+    with pytest.raises(DatabaseError, match=REFUSED):
         raw("DELETE FROM rbac_auditevent WHERE id = %s", [event.pk])
     assert AuditEvent.objects.get(pk=event.pk).action == "patient.viewed"
 
 
-def test_postgres_raw_sql_update_delete_truncate_fail(event: AuditEvent):
+@pytest.mark.django_db(transaction=True)
+def test_postgres_triggers_refuse_update_delete_truncate_to_the_owner(actor: Actor):
+    """The role that owns the table (which the app's role is not, tests/test_db_roles.py) is
+    refused too, by the triggers, unless it lifts them (``audit_verify`` then notices)."""
     require_postgresql()  # skips locally on SQLite, fails with CI=true
+    event = services.audit_record(actor=actor, action="test.committed")
     with pytest.raises(DatabaseError, match="append-only: UPDATE refused"):
-        raw("UPDATE rbac_auditevent SET reason = %s", [""])
+        execute_as_owner("UPDATE rbac_auditevent SET reason = %s", [""])
     with pytest.raises(DatabaseError, match="append-only: DELETE refused"):
-        raw("DELETE FROM rbac_auditevent WHERE id = %s", [event.pk])
-    with connection.cursor() as cursor:
-        # Fire this transaction's deferred FK checks first, or PostgreSQL refuses TRUNCATE for that.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        execute_as_owner("DELETE FROM rbac_auditevent WHERE id = %s", [event.pk])
     with pytest.raises(DatabaseError, match="append-only: TRUNCATE refused"):
-        raw("TRUNCATE rbac_auditevent CASCADE", [])
+        execute_as_owner("TRUNCATE rbac_auditevent CASCADE")
     assert AuditEvent.objects.filter(pk=event.pk).exists()
 
 
@@ -85,7 +92,7 @@ def test_flush_allowed_on_disposable_db_keeps_triggers(actor: Actor):
     assert not AuditEvent.objects.filter(action="test.before_flush").exists()
     event = services.audit_record(actor=actor, action="test.after_flush")
     with pytest.raises(DatabaseError, match="append-only"):
-        raw("UPDATE rbac_auditevent SET action = %s WHERE id = %s", ["x", event.pk])
+        execute_as_owner("UPDATE rbac_auditevent SET action = %s WHERE id = %s", ["x", event.pk])
     clinic = services.clinic_create(
         name="After flush",
         slug="after-flush",
