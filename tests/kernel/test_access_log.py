@@ -41,7 +41,7 @@ def gunicorn(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")
+        if key not in ("DATABASE_URL", "MIGRATION_DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")
     }
     env.update(DEBUG="true", VAR_DIR=str(tmp_path / "var"))
     process = subprocess.Popen(

@@ -12,6 +12,7 @@ from careos.crypto import decrypt_str
 from careos.encryption_migrations import encrypt_columns
 from careos.models import IdempotencyRecord
 from engagement.models import Reminder
+from rbac.db_roles import connected_as_owner
 from rbac.models import User
 
 
@@ -54,8 +55,10 @@ def test_the_helper_encrypts_once_and_reverses():
 
 
 def _migrate(targets: list[tuple[str, str]]) -> MigrationExecutor:
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
+    # Migrations change the schema: as the owner role where one is configured (PostgreSQL).
+    with connected_as_owner():
+        executor = MigrationExecutor(connection)
+        executor.migrate(targets)
     return MigrationExecutor(connection)
 
 
@@ -67,13 +70,13 @@ def test_existing_rows_are_encrypted_by_the_migrations():
         old = (
             _migrate(
                 [
-                    ("engagement", "0005_reminder_rrule_at_most_hourly"),
+                    ("engagement", "0006_reminder_rrule_at_most_hourly"),
                     ("careos", "0002_idempotency_prune_schedule"),
                 ]
             )
             .loader.project_state(
                 [
-                    ("engagement", "0005_reminder_rrule_at_most_hourly"),
+                    ("engagement", "0006_reminder_rrule_at_most_hourly"),
                     ("careos", "0002_idempotency_prune_schedule"),
                 ]
             )
