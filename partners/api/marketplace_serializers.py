@@ -210,9 +210,9 @@ class InstallInputSerializer(Serializer):
     )
     state = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     code_challenge = serializers.RegexField(
-        r"^[A-Za-z0-9\-._~]{43,128}$",
-        required=False,
-        help_text="PKCE (S256); required for a public app.",
+        r"^[A-Za-z0-9_-]{43}$",
+        help_text="The app's PKCE challenge (S256: BASE64URL(SHA256(verifier)), 43 characters); "
+        "the app sends the verifier with the code to /o/token/.",
     )
 
 

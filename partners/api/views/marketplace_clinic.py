@@ -47,14 +47,20 @@ class InstallationListView(GenericAPIView):
         summary="Install a listing for a clinic: consent to the app's scopes for the clinic",
         description="Records the installation and the consent (who, when, which scopes) and "
         "answers with `redirectTo`: the app's redirect URI carrying an OAuth authorization "
-        "code (and `state`), which the app exchanges at /o/token/. A public app needs a PKCE "
-        "`codeChallenge` (S256). The partner receives `app.installed`.",
+        "code (and `state`), which the app exchanges at /o/token/ with the PKCE verifier of "
+        "`codeChallenge` (the app starts an install by sending the admin here with its "
+        "challenge). The partner receives `app.installed`.",
         request=InstallInputSerializer,
         responses={201: InstallResultSerializer},
         examples=[
             OpenApiExample(
                 "Install",
-                value={"listingId": "lst_2bX8v1kQ", "clinicId": "cln_5tR1", "state": "xyz"},
+                value={
+                    "listingId": "lst_2bX8v1kQ",
+                    "clinicId": "cln_5tR1",
+                    "state": "xyz",
+                    "codeChallenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                },
                 request_only=True,
             )
         ],
@@ -74,7 +80,7 @@ class InstallationListView(GenericAPIView):
             user=request.user,
             redirect_uri=values.get("redirect_uri", ""),
             state=values["state"],
-            code_challenge=values.get("code_challenge", ""),
+            code_challenge=values["code_challenge"],
         )
         body = InstallResultSerializer(
             {"installation": result.installation, "redirect_to": result.redirect_to}

@@ -37,7 +37,6 @@ from rbac.services import audit_record
 
 INSTALLED = "app.installed"
 UNINSTALLED = "app.uninstalled"
-PKCE_METHODS = ("S256",)
 
 
 class AlreadyInstalled(ConflictError):
@@ -116,12 +115,13 @@ def listing_install(
     listing: MarketplaceListing,
     clinic: Clinic,
     user: User,
+    code_challenge: str,
     redirect_uri: str = "",
     state: str = "",
-    code_challenge: str = "",
-    code_challenge_method: str = "S256",
 ) -> InstallResult:
-    """``user`` (an admin of ``clinic``: checked by the caller) installs ``listing``."""
+    """``user`` (an admin of ``clinic``: checked by the caller) installs ``listing``. The app
+    proves it is the one exchanging the code with PKCE (S256; RFC 9700 wants it of every
+    client, and the token endpoint requires it): ``code_challenge`` is the app's."""
     listing = (
         MarketplaceListing.objects.select_for_update()
         .select_related("partner", "application__oauth_client__application")
@@ -130,11 +130,6 @@ def listing_install(
     if listing.status != ListingStatus.PUBLISHED:
         raise NotInstallable("Only a published listing can be installed.")
     application = _oauth_application(listing)
-    if application.client_type == Application.CLIENT_PUBLIC and not code_challenge:
-        raise InstallInvalid(
-            "A public app needs a PKCE codeChallenge.",
-            extra={"errors": [{"field": "codeChallenge", "message": "Required for this app."}]},
-        )
     redirect = _redirect_uri(application, redirect_uri)
     scopes = sorted(set(listing.scopes) & set(listing.application.oauth_client.scopes))
     now = timezone.now()
@@ -159,7 +154,7 @@ def listing_install(
         redirect_uri=redirect,
         scope=" ".join(scopes),
         code_challenge=code_challenge,
-        code_challenge_method=code_challenge_method if code_challenge else "",
+        code_challenge_method="S256",
     )
     MarketplaceListing.objects.filter(pk=listing.pk).update(
         install_count=F("install_count") + 1, active_install_count=F("active_install_count") + 1
