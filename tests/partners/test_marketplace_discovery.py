@@ -225,3 +225,15 @@ def test_public_endpoints_need_no_credentials(api_client):
         assert api_client.get(f"/api/v1/marketplace/{path}").status_code == 200
     assert api_client.get(f"{URL}/{listing.public_id}/reviews").status_code == 200
     assert MarketplaceListing.objects.filter(status=ListingStatus.PUBLISHED).count() == 1
+
+
+def test_the_demo_seed_publishes_and_features_a_listing(api_client):
+    import io
+
+    from partners import demo
+
+    demo.seed(stdout=io.StringIO())
+    demo.seed(stdout=io.StringIO())  # idempotent
+    featured = api_client.get("/api/v1/marketplace/featured").json()["results"]
+    assert [item["name"] for item in featured] == ["Demo Scheduler"]
+    assert MarketplaceListing.objects.count() == 1
