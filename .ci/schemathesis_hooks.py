@@ -47,6 +47,13 @@ RULES_THE_SCHEMA_CANNOT_STATE = {
     "push_subscription_invalid": "as invalid_webhook_url, for a browser's push endpoint",
     "invalid_assignee": "a ticket is assigned only to an agent of the ticket's clinic",
     "internal_note_forbidden": "only agents may add internal notes (a role rule)",
+    "invalid_image": "an uploaded image must be a readable PNG, JPEG or WebP of the kind's "
+    "dimensions (a square logo of 64 px at least, a screenshot of 320x200 at least)",
+    "image_too_large": "an uploaded image has byte, side and pixel limits the file's content "
+    "decides, not its schema",
+    "listing_invalid": "a listing's categories must exist and its scopes be its application's; "
+    "only a complete listing is submitted",
+    "install_invalid": "an install's redirect URI must be one the app registered",
 }
 # Field error codes of a 400 validation_error, for the same kind of rule.
 FIELD_RULES_THE_SCHEMA_CANNOT_STATE = {

@@ -20,7 +20,7 @@ from partners.models import (
 from partners.scopes import SCOPE_CHOICES
 
 TEXT_MAX = 5000
-DESCRIPTION_MAX = 20000
+DESCRIPTION_MAX = 5000
 
 
 class CategorySerializer(Serializer):
