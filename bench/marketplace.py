@@ -8,7 +8,7 @@ Usage (a scratch database; the script migrates it and fills it once, then reuses
         /work/main/.venv/bin/python bench/marketplace.py [--listings 20000 --reviews 200000]
 
 Data: ``--listings`` published listings (names, taglines and Markdown descriptions drawn from a
-vocabulary of 240 words, so a word matches ~1% of listings), each search vector filled by one
+vocabulary of ~3,000 words, so a word matches ~1% of listings), each search vector filled by one
 UPDATE, and ``--reviews`` visible reviews from 1,000 clinics, concentrated so that one listing
 has 1,000 reviews and others none. Requests go through the whole Django stack in process
 (``django.test.Client``: middleware, DRF, serializers; no network): the search is
@@ -270,6 +270,10 @@ WORDS = [
     "trace",
     "log",
 ]
+# Product-like made-up words (ka, lo, vi … combined): with the plain words above, ~3,000 words,
+# so a word is in ~1% of the listings, as distinct product names and texts are.
+_SYLLABLES = ["ka", "lo", "vi", "ne", "ru", "sa", "to", "mi", "be", "do", "fi", "gu", "ze", "po"]
+WORDS = WORDS + [a + b + c for a in _SYLLABLES for b in _SYLLABLES for c in _SYLLABLES][:2760]
 PREFIX = "bench-mkt"
 
 

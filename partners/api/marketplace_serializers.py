@@ -150,9 +150,18 @@ class ListingCreateSerializer(ListingInputSerializer):
     application_id = serializers.CharField(max_length=40, help_text="A published application.")
 
 
+# Base64 of an image of at most MARKETPLACE_IMAGE_MAX_BYTES (1.5 MiB by default), within the
+# request body limit.
+IMAGE_BASE64_MAX = 2_097_152
+
+
 class MediaUploadSerializer(Serializer):
     kind = serializers.ChoiceField(choices=MarketplaceListingMedia.Kind.choices)
-    file = serializers.FileField(help_text="A PNG, JPEG or WebP image.")
+    content = serializers.RegexField(
+        r"^[A-Za-z0-9+/]+={0,2}$",
+        max_length=IMAGE_BASE64_MAX,
+        help_text="The image file (PNG, JPEG or WebP), base64-encoded.",
+    )
 
 
 class ListingFilters(QueryFilters):

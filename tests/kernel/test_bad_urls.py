@@ -10,7 +10,11 @@ from rest_framework.test import APIClient
 from partners.models import Partner
 from partners.scopes import scopes_for_tier
 from tests.kernel.bad_input import api_schema, assert_problem, concrete, rows
-from tests.kernel.parents import payment_id_for_superuser, webhook_message_id_for
+from tests.kernel.parents import (
+    marketplace_listing_id,
+    payment_id_for_superuser,
+    webhook_message_id_for,
+)
 from tests.partners.factories import PartnerFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.kernel.urls")]
@@ -67,6 +71,7 @@ def _parents(list_clients: list[APIClient]) -> dict[str, str]:
         "/api/v1/webhooks/messages/{message_id}/attempts": webhook_message_id_for(
             partner.partner  # type: ignore[attr-defined]
         ),
+        "/api/v1/marketplace/listings/{listing_id}/reviews": marketplace_listing_id(),
     }
 
 

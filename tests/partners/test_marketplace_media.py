@@ -1,12 +1,12 @@
 """Markdown is rendered safely; uploaded images are checked with Pillow and stored through the
 storage API; anything else is a 400 with nothing stored."""
 
+import base64
 import io
 import struct
 import zlib
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from partners.models import MarketplaceListingMedia, MarketplaceListingRevision
 from partners.services.marketplace import listings as services
@@ -58,8 +58,8 @@ def test_links_get_nofollow_noopener():
 def _upload(client, listing, data: bytes, kind: str = "logo", name: str = "logo.png"):
     return client.post(
         f"/api/v1/marketplace/partner/listings/{listing.public_id}/media",
-        {"kind": kind, "file": SimpleUploadedFile(name, data)},
-        format="multipart",
+        {"kind": kind, "content": base64.b64encode(data).decode()},
+        format="json",
     )
 
 
@@ -134,15 +134,33 @@ def test_an_image_over_the_byte_limit_is_refused(mkt_client, settings):
     assert response.json()["code"] == "image_too_large"
 
 
-def test_upload_without_a_file_is_a_validation_error(mkt_client):
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"kind": "logo"},
+        {"kind": "logo", "content": "not base64!"},
+        {"kind": "icon", "content": "QQ=="},
+    ],
+)
+def test_upload_without_a_proper_file_is_a_validation_error(mkt_client, body):
     listing = draft_listing(partner=mkt_client.partner)
     response = mkt_client.post(
-        f"/api/v1/marketplace/partner/listings/{listing.public_id}/media",
-        {"kind": "logo"},
-        format="multipart",
+        f"/api/v1/marketplace/partner/listings/{listing.public_id}/media", body, format="json"
     )
     assert response.status_code == 400
     assert response.json()["code"] == "validation_error"
+    assert not MarketplaceListingMedia.objects.exists()
+
+
+def test_base64_that_does_not_decode_is_invalid_image(mkt_client):
+    listing = draft_listing(partner=mkt_client.partner)
+    response = mkt_client.post(
+        f"/api/v1/marketplace/partner/listings/{listing.public_id}/media",
+        {"kind": "logo", "content": "QQ"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_image"
 
 
 def test_media_of_a_published_listing_waits_for_review(

@@ -1,13 +1,15 @@
 """A partner's own marketplace listings, their media, analytics and review replies (scope
 ``manage:marketplace``). Another partner's listing or review is a 404."""
 
+import base64
+import binascii
+import io
 from datetime import timedelta
 
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
 from rest_framework.mixins import ListModelMixin
-from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -31,7 +33,11 @@ from partners.models import MarketplaceListing
 from partners.scopes import MANAGE_MARKETPLACE
 from partners.selectors import owned_or_404, partner_applications, partner_from_request
 from partners.services.marketplace import listings as services
-from partners.services.marketplace.media import listing_media_add, listing_media_remove
+from partners.services.marketplace.media import (
+    InvalidImage,
+    listing_media_add,
+    listing_media_remove,
+)
 from partners.services.marketplace.reviews import review_reply
 from partners.services.marketplace.stats import listing_analytics
 
@@ -145,24 +151,26 @@ class PartnerListingSubmitView(PartnerAPIView):
 @extend_schema(tags=TAGS)
 class PartnerListingMediaView(PartnerAPIView):
     required_scopes = {"POST": MANAGE_MARKETPLACE}
-    parser_classes = [MultiPartParser]
 
     @extend_schema(
         summary="Upload a logo (square, replaces the current one) or a screenshot: PNG, JPEG "
-        "or WebP, checked with Pillow (scope manage:marketplace)",
-        request={"multipart/form-data": MediaUploadSerializer},
+        "or WebP, base64 in JSON, checked with Pillow (scope manage:marketplace)",
+        request=MediaUploadSerializer,
         responses={201: MediaSerializer},
     )
     def post(self, request: Request, listing_id: str) -> Response:
         listing = _own(request, listing_id)
         data = MediaUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        upload = data.validated_data["file"]
+        try:
+            image = base64.b64decode(data.validated_data["content"], validate=True)
+        except binascii.Error:
+            raise InvalidImage("content is not valid base64.") from None
         media = listing_media_add(
             listing=listing,
             kind=data.validated_data["kind"],
-            upload=upload,
-            size=upload.size,
+            upload=io.BytesIO(image),
+            size=len(image),
             actor=request.auth.actor,
         )
         return Response(MediaSerializer(media).data, status=status.HTTP_201_CREATED)

@@ -123,7 +123,7 @@ def listing_install(
     proves it is the one exchanging the code with PKCE (S256; RFC 9700 wants it of every
     client, and the token endpoint requires it): ``code_challenge`` is the app's."""
     listing = (
-        MarketplaceListing.objects.select_for_update()
+        MarketplaceListing.objects.select_for_update(of=("self",))
         .select_related("partner", "application__oauth_client__application")
         .get(pk=listing.pk)
     )
@@ -212,7 +212,7 @@ def listing_uninstall(
     """``user`` (an admin of the installation's clinic) uninstalls: the app's tokens for the
     clinic are revoked and the partner is told."""
     installation = (
-        MarketplaceInstallation.objects.select_for_update()
+        MarketplaceInstallation.objects.select_for_update(of=("self",))
         .select_related("listing__partner", "listing__application__oauth_client", "clinic")
         .get(pk=installation.pk)
     )
