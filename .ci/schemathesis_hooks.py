@@ -49,6 +49,13 @@ RULES_THE_SCHEMA_CANNOT_STATE = {
     "internal_note_forbidden": "only agents may add internal notes (a role rule)",
     "rrule_too_frequent": "a reminder's RRULE may recur at most hourly (RFC 5545 semantics)",
     "invalid_phone": "a phone must be a valid number by libphonenumber's per-country rules",
+    "invalid_image": "an uploaded image must be a readable PNG, JPEG or WebP of the kind's "
+    "dimensions (a square logo of 64 px at least, a screenshot of 320x200 at least)",
+    "image_too_large": "an uploaded image has byte, side and pixel limits the file's content "
+    "decides, not its schema",
+    "listing_invalid": "a listing's categories must exist and its scopes be its application's; "
+    "only a complete listing is submitted",
+    "install_invalid": "an install's redirect URI must be one the app registered",
 }
 # Field error codes of a 400 validation_error, for the same kind of rule.
 FIELD_RULES_THE_SCHEMA_CANNOT_STATE = {

@@ -567,6 +567,38 @@ WEBHOOK_FANOUT_BATCH_SIZE = env.int("WEBHOOK_FANOUT_BATCH_SIZE", default=500)
 WEBHOOK_ALERT_FROM_EMAIL = env.str("WEBHOOK_ALERT_FROM_EMAIL", default="webhooks@careos.dev")
 EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=30)
 
+# --- partners: marketplace (partners/services/marketplace/) ---
+# SearchVector/SearchRank and the trigram lookups on PostgreSQL; inert on SQLite.
+INSTALLED_APPS.append("django.contrib.postgres")
+# Uploaded logos and screenshots go through Django's storage API ("default" in STORAGES):
+# the filesystem under MEDIA_ROOT unless MEDIA_STORAGE_BACKEND names another backend (an
+# S3-compatible store: "storages.backends.s3.S3Storage" with django-storages installed and its
+# AWS_* settings in the environment).
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_URL = env.str("MEDIA_URL", default="/media/")
+STORAGES["default"] = {
+    "BACKEND": env.str(
+        "MEDIA_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"
+    )
+}
+# Uploads are base64 in JSON: 1.5 MiB of image stays within DATA_UPLOAD_MAX_MEMORY_SIZE.
+MARKETPLACE_IMAGE_MAX_BYTES = env.int("MARKETPLACE_IMAGE_MAX_BYTES", default=1_572_864)
+MARKETPLACE_IMAGE_MAX_PIXELS = env.int("MARKETPLACE_IMAGE_MAX_PIXELS", default=16_000_000)
+MARKETPLACE_IMAGE_MAX_SIDE = env.int("MARKETPLACE_IMAGE_MAX_SIDE", default=4096)
+MARKETPLACE_LOGO_MIN_SIDE = env.int("MARKETPLACE_LOGO_MIN_SIDE", default=64)
+MARKETPLACE_SCREENSHOTS_MAX = env.int("MARKETPLACE_SCREENSHOTS_MAX", default=8)
+# Trending: installs of the last TRENDING_WINDOW_DAYS, each weighted 0.5 ** (age / half-life).
+MARKETPLACE_TRENDING_WINDOW_DAYS = env.int("MARKETPLACE_TRENDING_WINDOW_DAYS", default=7)
+MARKETPLACE_TRENDING_HALF_LIFE_DAYS = env.float("MARKETPLACE_TRENDING_HALF_LIFE_DAYS", default=2.0)
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "ListingStatusEnum": "partners.models.marketplace.ListingStatus",
+        "PricingModelEnum": "partners.models.marketplace.PricingModel",
+        "MarketplaceMediaKindEnum": "partners.models.marketplace.MarketplaceListingMedia.Kind",
+    }
+)
+# --- end partners: marketplace ---
+
 # --- payments ---
 # Stripe: "stripe" (the SDK; the production default) or "console" (no network, local fake ids;
 # the DEBUG default). Tests set the console backends in pyproject's env and fake Stripe at the

@@ -15,6 +15,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from careos.errors import DomainError
+
+# The marketplace console lives with the marketplace code; importing it registers it.
+from partners import marketplace_admin  # noqa: F401
 from partners.models import (
     ApiKey,
     Partner,

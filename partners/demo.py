@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from careos.actors import Actor, system_actor
+from partners import marketplace_demo
 from partners.models import ApiKey, Partner, PartnerAgreement
 from partners.selectors import api_key_for_secret
 from partners.services.credentials import api_key_generate
@@ -74,6 +75,7 @@ def seed(*, stdout: TextIO) -> None:
             partner=partner, actor=actor, rate_limit_per_minute=DEMO_RATE_LIMIT
         )
     agreement = _agreement(partner=partner, actor=actor)
+    marketplace_demo.seed(partner=partner, actor=actor, stdout=stdout)
     stdout.write(
         f"partners: agreement {agreement.version}: referral fee "
         f"{agreement.referral_fee_minor / 100:.2f} {agreement.currency} per lead.\n"

@@ -22,6 +22,7 @@ WRITE_SUPPORT = "write:support"
 READ_PAYMENTS = "read:payments"
 READ_CONNECTIONS = "read:connections"
 WRITE_CONNECTIONS = "write:connections"
+MANAGE_MARKETPLACE = "manage:marketplace"
 ADMIN = "admin"
 
 SCOPES: dict[str, str] = {
@@ -36,6 +37,7 @@ SCOPES: dict[str, str] = {
     READ_PAYMENTS: _("Read invoices, payouts and billing"),
     READ_CONNECTIONS: _("Read connectors and data-sharing connections"),
     WRITE_CONNECTIONS: _("Create and change connections"),
+    MANAGE_MARKETPLACE: _("Manage your marketplace listings, their media and review replies"),
     ADMIN: _("Platform administration (CareOS staff only)"),
 }
 
@@ -50,6 +52,7 @@ _BASIC = frozenset(
         READ_SUPPORT,
         WRITE_SUPPORT,
         READ_PAYMENTS,
+        MANAGE_MARKETPLACE,
     }
 )
 _PRO = _BASIC | {READ_CONNECTIONS, WRITE_CONNECTIONS}

@@ -45,3 +45,11 @@ def events_prune_task() -> int:
 @shared_task(name="partners.oauth_codes_prune", acks_late=True)
 def oauth_codes_prune_task() -> int:
     return authorization_codes_prune()
+
+
+@shared_task(name="partners.marketplace_trending", acks_late=True)
+def marketplace_trending_task() -> int:
+    """Beat task (every 15 minutes, seeded by a data migration): trending scores."""
+    from partners.services.marketplace.stats import trending_compute
+
+    return trending_compute()

@@ -1,6 +1,15 @@
 from django.urls import path
 
-from partners.api.views import applications, platform_admin, profile, self_service, webhooks
+from partners.api.views import (
+    applications,
+    marketplace_clinic,
+    marketplace_partner,
+    marketplace_public,
+    platform_admin,
+    profile,
+    self_service,
+    webhooks,
+)
 
 app_name = "partners"
 
@@ -131,5 +140,80 @@ urlpatterns = [
     path("webhooks/events", webhooks.EventListView.as_view(), name="webhook-events"),
     path(
         "webhooks/events/<str:event_id>", webhooks.EventDetailView.as_view(), name="webhook-event"
+    ),
+    # The marketplace (partners/api/views/marketplace_*.py).
+    path(
+        "marketplace/listings", marketplace_public.ListingSearchView.as_view(), name="mkt-listings"
+    ),
+    path(
+        "marketplace/listings/<str:listing_id>",
+        marketplace_public.ListingDetailView.as_view(),
+        name="mkt-listing",
+    ),
+    path(
+        "marketplace/listings/<str:listing_id>/reviews",
+        marketplace_public.ListingReviewsView.as_view(),
+        name="mkt-listing-reviews",
+    ),
+    path(
+        "marketplace/listings/<str:listing_id>/my-review",
+        marketplace_clinic.ClinicReviewView.as_view(),
+        name="mkt-listing-my-review",
+    ),
+    path(
+        "marketplace/categories",
+        marketplace_public.CategoryListView.as_view(),
+        name="mkt-categories",
+    ),
+    path(
+        "marketplace/featured", marketplace_public.FeaturedListView.as_view(), name="mkt-featured"
+    ),
+    path(
+        "marketplace/trending", marketplace_public.TrendingListView.as_view(), name="mkt-trending"
+    ),
+    path(
+        "marketplace/installations",
+        marketplace_clinic.InstallationListView.as_view(),
+        name="mkt-installations",
+    ),
+    path(
+        "marketplace/installations/<str:installation_id>",
+        marketplace_clinic.InstallationDetailView.as_view(),
+        name="mkt-installation",
+    ),
+    path(
+        "marketplace/partner/listings",
+        marketplace_partner.PartnerListingListView.as_view(),
+        name="mkt-partner-listings",
+    ),
+    path(
+        "marketplace/partner/listings/<str:listing_id>",
+        marketplace_partner.PartnerListingDetailView.as_view(),
+        name="mkt-partner-listing",
+    ),
+    path(
+        "marketplace/partner/listings/<str:listing_id>/submit",
+        marketplace_partner.PartnerListingSubmitView.as_view(),
+        name="mkt-partner-listing-submit",
+    ),
+    path(
+        "marketplace/partner/listings/<str:listing_id>/media",
+        marketplace_partner.PartnerListingMediaView.as_view(),
+        name="mkt-partner-listing-media",
+    ),
+    path(
+        "marketplace/partner/listings/<str:listing_id>/media/<str:media_id>",
+        marketplace_partner.PartnerListingMediaDetailView.as_view(),
+        name="mkt-partner-listing-media-item",
+    ),
+    path(
+        "marketplace/partner/listings/<str:listing_id>/analytics",
+        marketplace_partner.PartnerListingAnalyticsView.as_view(),
+        name="mkt-partner-listing-analytics",
+    ),
+    path(
+        "marketplace/partner/reviews/<str:review_id>/reply",
+        marketplace_partner.PartnerReviewReplyView.as_view(),
+        name="mkt-partner-review-reply",
     ),
 ]

@@ -1,6 +1,18 @@
 from partners.models.applications import PartnerApplication
 from partners.models.credentials import ApiKey, PartnerOAuthClient, RedeemedAuthorizationCode
 from partners.models.events import EventType, PlatformEvent
+from partners.models.marketplace import (
+    ListingStatus,
+    MarketplaceCategory,
+    MarketplaceInstallation,
+    MarketplaceListing,
+    MarketplaceListingDay,
+    MarketplaceListingMedia,
+    MarketplaceListingRevision,
+    MarketplaceReview,
+    MarketplaceReviewRevision,
+    PricingModel,
+)
 from partners.models.partner import Partner
 from partners.models.profile import PartnerAgreement, PartnerContact
 from partners.models.usage import PartnerUsageDaily
@@ -9,6 +21,15 @@ from partners.models.webhooks import WebhookAttempt, WebhookEndpoint, WebhookMes
 __all__ = [
     "ApiKey",
     "EventType",
+    "ListingStatus",
+    "MarketplaceCategory",
+    "MarketplaceInstallation",
+    "MarketplaceListing",
+    "MarketplaceListingDay",
+    "MarketplaceListingMedia",
+    "MarketplaceListingRevision",
+    "MarketplaceReview",
+    "MarketplaceReviewRevision",
     "Partner",
     "PartnerAgreement",
     "PartnerApplication",
@@ -16,6 +37,7 @@ __all__ = [
     "PartnerOAuthClient",
     "PartnerUsageDaily",
     "PlatformEvent",
+    "PricingModel",
     "RedeemedAuthorizationCode",
     "WebhookAttempt",
     "WebhookEndpoint",

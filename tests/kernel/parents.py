@@ -53,3 +53,9 @@ def webhook_message_id_for(partner: Partner) -> str:
         event=event, endpoint=endpoint, next_attempt_at=timezone.now()
     )
     return message.public_id
+
+
+def marketplace_listing_id() -> str:
+    from tests.partners.marketplace_helpers import published_listing
+
+    return published_listing().public_id

@@ -11,7 +11,11 @@ from partners.models import Partner
 from partners.scopes import scopes_for_tier
 from tests.clients import SignedInAPIClient
 from tests.kernel.bad_input import api_schema, assert_problem, concrete, rows
-from tests.kernel.parents import payment_id_for_superuser, webhook_message_id_for
+from tests.kernel.parents import (
+    marketplace_listing_id,
+    payment_id_for_superuser,
+    webhook_message_id_for,
+)
 from tests.partners.factories import PartnerFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.kernel.urls")]
@@ -68,6 +72,7 @@ def _parents(list_clients: list[APIClient]) -> dict[str, str]:
         "/api/v1/webhooks/messages/{message_id}/attempts": webhook_message_id_for(
             partner.partner  # type: ignore[attr-defined]
         ),
+        "/api/v1/marketplace/listings/{listing_id}/reviews": marketplace_listing_id(),
     }
 
 
