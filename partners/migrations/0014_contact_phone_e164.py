@@ -17,7 +17,7 @@ def normalise(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('partners', '0011_oauth_codes_prune_schedule'),
+        ("partners", "0013_marketplace_search_and_seed"),
     ]
 
     operations = [
