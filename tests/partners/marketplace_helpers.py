@@ -12,6 +12,7 @@ from partners.services import applications as apps
 from partners.services.marketplace import listings as services
 from rbac import services as rbac_services
 from rbac.models import Clinic, Role, User
+from tests.clients import SignedInClient
 from tests.partners.factories import PartnerFactory
 from tests.partners.oauth_flows import approved_client
 
@@ -70,7 +71,8 @@ def clinic_with_admin(*, role_slug: str = "clinic_admin") -> tuple[Clinic, User]
 
 
 def signed_in(user: User) -> Client:
-    client = Client()
+    """Both sign-in factors (tests/clients.py): a clinic admin can see PHI."""
+    client = SignedInClient()
     client.force_login(user)
     return client
 
