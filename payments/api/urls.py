@@ -1,6 +1,6 @@
 from django.urls import path
 
-from payments.api import views, webhooks
+from payments.api import catalogue_views, views, webhooks
 
 app_name = "payments"
 
@@ -14,6 +14,16 @@ urlpatterns = [
         "payments/bookings/<str:booking_id>/receipt",
         views.BookingReceiptView.as_view(),
         name="booking-receipt",
+    ),
+    path(
+        "payments/bookings/<str:booking_id>/adjustments",
+        catalogue_views.BookingAdjustmentView.as_view(),
+        name="booking-adjustments",
+    ),
+    path(
+        "payments/clinics/<str:clinic_id>/services",
+        catalogue_views.CatalogueServiceListView.as_view(),
+        name="clinic-services",
     ),
     path(
         "payments/payments/<str:payment_id>/refunds",

@@ -48,6 +48,8 @@ class StripeGateway(Protocol):
         self, *, amount: int, currency: str, metadata: dict[str, str], idempotency_key: str
     ) -> IntentResult: ...
 
+    def cancel_payment_intent(self, *, intent_id: str, idempotency_key: str) -> None: ...
+
     def create_refund(
         self,
         *,
@@ -107,6 +109,14 @@ class SdkStripeGateway:
         return IntentResult(
             id=intent.id, client_secret=intent.client_secret or "", status=intent.status
         )
+
+    def cancel_payment_intent(self, *, intent_id: str, idempotency_key: str) -> None:
+        try:
+            self.client.v1.payment_intents.cancel(
+                intent_id, options={"idempotency_key": idempotency_key}
+            )
+        except stripe.StripeError as exc:
+            raise _wrap(exc) from exc
 
     def create_refund(
         self,
@@ -173,6 +183,9 @@ class ConsoleStripeGateway:
         return IntentResult(
             id=intent_id, client_secret=f"{intent_id}_secret", status="requires_payment_method"
         )
+
+    def cancel_payment_intent(self, *, intent_id: str, idempotency_key: str) -> None:
+        logger.info("console stripe: payment intent %s canceled", intent_id)
 
     def create_refund(
         self,

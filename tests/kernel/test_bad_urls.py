@@ -10,7 +10,11 @@ from rest_framework.test import APIClient
 from partners.models import Partner
 from partners.scopes import scopes_for_tier
 from tests.kernel.bad_input import api_schema, assert_problem, concrete, rows
-from tests.kernel.parents import payment_id_for_superuser, webhook_message_id_for
+from tests.kernel.parents import (
+    catalogue_clinic_id,
+    payment_id_for_superuser,
+    webhook_message_id_for,
+)
 from tests.partners.factories import PartnerFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.kernel.urls")]
@@ -64,6 +68,7 @@ def _parents(list_clients: list[APIClient]) -> dict[str, str]:
     _staff, partner = list_clients
     return {
         "/api/v1/payments/payments/{payment_id}/refunds": payment_id_for_superuser(),
+        "/api/v1/payments/clinics/{clinic_id}/services": catalogue_clinic_id(),
         "/api/v1/webhooks/messages/{message_id}/attempts": webhook_message_id_for(
             partner.partner  # type: ignore[attr-defined]
         ),
