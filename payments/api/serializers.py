@@ -12,6 +12,7 @@ from payments.models import (
     PartnerInvoice,
     PartnerInvoiceLine,
     PartnerPayment,
+    PatientInvoice,
     Payment,
     Refund,
     SpecialistPayout,
@@ -339,3 +340,31 @@ class BookingAdjustmentSerializer(Serializer):
         allow_blank=True,
         help_text="The line's text on the receipt and invoice.",
     )
+
+
+class PatientInvoiceSerializer(ModelSerializer):
+    id = serializers.CharField(source="public_id")
+    number = serializers.CharField(source="number_display")
+    clinic_id = serializers.CharField(source="clinic.public_id")
+    booking_id = serializers.CharField(source="booking.public_id")
+    credited_invoice_id = serializers.CharField(
+        source="credited_invoice.public_id", allow_null=True, default=None
+    )
+
+    class Meta:
+        model = PatientInvoice
+        fields = [
+            "id",
+            "kind",
+            "number",
+            "clinic_id",
+            "booking_id",
+            "credited_invoice_id",
+            "language",
+            "currency",
+            "subtotal",
+            "discount_total",
+            "tax_total",
+            "total",
+            "issued_at",
+        ]

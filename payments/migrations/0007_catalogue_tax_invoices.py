@@ -165,6 +165,7 @@ class Migration(migrations.Migration):
                 ('seller', models.JSONField(default=dict, help_text="The clinic's legal details, as issued.")),
                 ('document_json', careos.fields.EncryptedTextField(default='{}')),
                 ('issued_at', models.DateTimeField()),
+                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
                 ('booking', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='invoices', to='payments.booking')),
                 ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='rbac.clinic')),
                 ('credited_invoice', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='credit_notes', to='payments.patientinvoice')),

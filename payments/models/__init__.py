@@ -12,7 +12,7 @@ from payments.models.catalogue import (
     ServicePrice,
     TaxRate,
 )
-from payments.models.invoices import InvoiceSequence, PatientInvoice
+from payments.models.invoices import ImmutableInvoiceError, InvoiceSequence, PatientInvoice
 from payments.models.partner_payments import PartnerPayment, PartnerTransfer
 from payments.models.payouts import ConnectedAccount, SpecialistPayout
 from payments.models.stripe_events import StripeEvent
@@ -28,6 +28,7 @@ __all__ = [
     "ClinicBillingProfile",
     "ConnectedAccount",
     "DiscountCode",
+    "ImmutableInvoiceError",
     "InvoiceSequence",
     "PartnerInvoice",
     "PartnerInvoiceLine",

@@ -71,6 +71,7 @@ class PatientInvoice(models.Model):
     # The buyer's name and the lines name the patient and their care: encrypted (PHI).
     document_json = EncryptedTextField(default="{}")
     issued_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["clinic_id", "-number"]

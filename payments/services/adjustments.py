@@ -5,6 +5,8 @@ import logging
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils import translation
+from django.utils.translation import gettext
 
 from careos.actors import Actor
 from careos.errors import ConflictError, DomainError
@@ -17,6 +19,11 @@ from rbac.services import audit_record
 logger = logging.getLogger(__name__)
 
 MAX_ADJUSTMENT = 10**10
+
+
+def _default_description(booking: Booking) -> str:
+    with translation.override(booking.patient.preferred_language or "en"):
+        return gettext("Manual adjustment")
 
 
 def payment_intent_cancel_key(payment: Payment) -> str:
@@ -53,7 +60,7 @@ def booking_adjust(
             booking=booking,
             position=(position or 0) + 1,
             kind=BookingLineItem.Kind.ADJUSTMENT,
-            description=(description.strip() or "Manual adjustment")[:200],
+            description=(description.strip() or _default_description(booking))[:200],
             quantity=1,
             unit_amount=abs(amount),
             amount=amount,

@@ -20,6 +20,7 @@ from payments.services.common import (
     event_publish,
     format_money,
 )
+from payments.services.invoices import invoice_issue
 from payments.services.pricing import ServiceOrder, booking_quote, booking_total, line_item_rows
 from rbac.models import Clinic, User
 from rbac.services import audit_record
@@ -215,6 +216,7 @@ def payment_mark_succeeded(
         key=f"payment.succeeded:{payment.public_id}",
     )
     receipt_send(payment=payment, actor=actor)
+    invoice_issue(payment=payment, actor=actor)
     return payment
 
 

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from django.utils import translation
+from django.utils.translation import gettext
+
 from careos.errors import ConflictError, DomainError
 from payments.models import BookingLineItem, CatalogueService, DiscountCode, ServicePrice
 from payments.services.catalogue import (
@@ -116,7 +119,7 @@ def amounts_refuse(data: object, *, path: str = "") -> None:
             amounts_refuse(value, path=f"{path}{index}.")
 
 
-def _shares(total: int, weights: list[int]) -> list[int]:
+def proportional_shares(total: int, weights: list[int]) -> list[int]:
     """``total`` split in proportion to ``weights`` (largest remainder; exact sum)."""
     whole = sum(weights)
     if whole <= 0:
@@ -135,7 +138,12 @@ def _discount_shares(discount: DiscountCode | None, grosses: list[int]) -> list[
     if discount.kind == DiscountCode.Kind.PERCENT:
         percent = Decimal(discount.percent or 0)
         return [round_minor(Decimal(gross) * percent / HUNDRED) for gross in grosses]
-    return _shares(min(int(discount.amount or 0), sum(grosses)), grosses)
+    return proportional_shares(min(int(discount.amount or 0), sum(grosses)), grosses)
+
+
+def _discount_label(code: str, language: str) -> str:
+    with translation.override(language or "en"):
+        return f"{gettext('Discount')} {code}"[:200]
 
 
 def _rate_label(rate: Decimal) -> str:
@@ -216,7 +224,7 @@ def booking_quote(
         quote.lines.append(
             PricedLine(
                 kind=BookingLineItem.Kind.DISCOUNT,
-                description=f"Discount {quote.discount.code}"[:200],
+                description=_discount_label(quote.discount.code, language),
                 unit_amount=quote.discount_total,
                 amount=-quote.discount_total,
             )

@@ -110,9 +110,11 @@ def test_webhook_confirms_booking_sends_receipt_and_publishes(
     assert AuditEvent.objects.filter(
         action="payments.payment.succeeded", target_ref=payment.public_id
     ).exists()
-    [email] = mail.outbox
+    # The receipt, then the invoice (tests/payments/test_invoices.py).
+    email, invoice_email = mail.outbox
     assert email.to == ["pat@example.com"]
     assert payment.receipt_number in email.subject
+    assert invoice_email.subject.startswith("Your invoice")
     assert "2 x Blood test: 50.00 USD" in email.body and "Total paid: 144.00 USD" in email.body
     html = email.alternatives[0][0]
     assert "Blood test" in html and "<br>" in html
@@ -165,7 +167,7 @@ def test_duplicate_event_is_processed_once(make_booking, fake_stripe, post_strip
     assert StripeEvent.objects.filter(stripe_id=event["id"]).count() == 1
     assert StripeEvent.objects.get().attempts == 1
     assert PlatformEvent.objects.filter(event_type__name="payment.succeeded").count() == 1
-    assert len(mail.outbox) == 1
+    assert len(mail.outbox) == 2  # one receipt, one invoice
 
 
 def test_failure_after_success_is_harmless(make_booking, fake_stripe, post_stripe_event):
