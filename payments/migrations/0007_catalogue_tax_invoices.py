@@ -88,6 +88,7 @@ class Migration(migrations.Migration):
                 ('description_fr', models.TextField(blank=True, verbose_name='description (French)')),
                 ('duration_minutes', models.PositiveIntegerField(default=30)),
                 ('is_active', models.BooleanField(default=True)),
+                ('stripe_product_id', models.CharField(blank=True, editable=False, max_length=255)),
                 ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='catalogue_services', to='rbac.clinic')),
             ],
             options={
@@ -189,7 +190,7 @@ class Migration(migrations.Migration):
                 ('currency', models.CharField(max_length=3)),
                 ('effective_from', models.DateTimeField()),
                 ('effective_until', models.DateTimeField(blank=True, null=True)),
-                ('stripe_price_id', models.CharField(blank=True, max_length=255)),
+                ('stripe_price_id', models.CharField(blank=True, editable=False, max_length=255)),
                 ('service', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='prices', to='payments.catalogueservice')),
             ],
             options={

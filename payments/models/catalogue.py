@@ -53,6 +53,7 @@ class CatalogueService(TimeStampedModel):
     description_fr = models.TextField(_("description (French)"), blank=True)
     duration_minutes = models.PositiveIntegerField(default=30)
     is_active = models.BooleanField(default=True)
+    stripe_product_id = models.CharField(max_length=255, blank=True, editable=False)
 
     class Meta:
         ordering = ["clinic_id", "category", "name_en"]
@@ -89,7 +90,7 @@ class ServicePrice(TimeStampedModel):
     currency = models.CharField(max_length=3)
     effective_from = models.DateTimeField()
     effective_until = models.DateTimeField(null=True, blank=True)
-    stripe_price_id = models.CharField(max_length=255, blank=True)
+    stripe_price_id = models.CharField(max_length=255, blank=True, editable=False)
 
     class Meta:
         ordering = ["service_id", "tier", "-effective_from"]

@@ -12,6 +12,7 @@ from careos.actors import Actor
 from careos.errors import ConflictError, DomainError, NotFoundError
 from payments.models import CatalogueService, DiscountCode, ServicePrice
 from payments.services.common import InvalidAmountError, currency_clean
+from payments.services.stripe_catalogue import stripe_catalogue_sync_queue
 from rbac.models import Clinic, User
 from rbac.services import audit_record
 
@@ -105,6 +106,7 @@ def price_set(
             "currency": price.currency,
         },
     )
+    stripe_catalogue_sync_queue()
     return price
 
 
