@@ -56,6 +56,14 @@ RULES_THE_SCHEMA_CANNOT_STATE = {
     "listing_invalid": "a listing's categories must exist and its scopes be its application's; "
     "only a complete listing is submitted",
     "install_invalid": "an install's redirect URI must be one the app registered",
+    # payments' catalogue pricing: a booking names catalogue services, never amounts.
+    "amount_not_allowed": "a booking body holds no amount anywhere (prices come from the "
+    "clinic's catalogue); undeclared properties named like amounts are refused",
+    "discount_code_invalid": "a discount code must be one the clinic defined, in its currency",
+    "discount_code_expired": "a discount code is used before it expires",
+    "discount_code_exhausted": "a discount code is used at most its limit of times",
+    "price_not_available": "a booked service needs a price in force in the tier asked for",
+    "currency_mismatch": "the services of one booking are priced in one currency",
 }
 # Field error codes of a 400 validation_error, for the same kind of rule.
 FIELD_RULES_THE_SCHEMA_CANNOT_STATE = {

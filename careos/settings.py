@@ -617,6 +617,10 @@ STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 PAYMENTS_PLATFORM_FEE_BPS = env.int("PAYMENTS_PLATFORM_FEE_BPS", default=1500)
 PAYMENTS_SPECIALIST_MIN_PAYOUT = env.int("PAYMENTS_SPECIALIST_MIN_PAYOUT", default=1000)
 PAYMENTS_BALANCE_ALERT_MIN = env.int("PAYMENTS_BALANCE_ALERT_MIN", default=10000)
+# --- payments: catalogue (issue 20) ---
+# Mirror the clinics' catalogues to Stripe Products/Prices (through PAYMENTS_STRIPE_BACKEND).
+PAYMENTS_STRIPE_CATALOGUE_SYNC = env.bool("PAYMENTS_STRIPE_CATALOGUE_SYNC", default=False)
+# --- end payments: catalogue ---
 # Partner referral fees: paid when a partner's due total reaches the threshold (minor units).
 PARTNER_PAYMENT_MIN_PAYOUT = env.int("PARTNER_PAYMENT_MIN_PAYOUT", default=5000)
 PARTNER_PAYMENT_DUE_DAYS = env.int("PARTNER_PAYMENT_DUE_DAYS", default=30)

@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 
 from careos.errors import NotFoundError
 from partners.models import Partner
-from payments.models import Booking, PartnerInvoice, PartnerPayment, Payment
+from payments.models import Booking, PartnerInvoice, PartnerPayment, PatientInvoice, Payment
 from rbac.models import User
 from rbac.selectors import scope_to_user
 
@@ -55,3 +55,28 @@ def partner_payments_for(
 
 def partner_invoices_for(*, partner: Partner) -> QuerySet[PartnerInvoice]:
     return PartnerInvoice.objects.filter(partner=partner).prefetch_related("lines")
+
+
+def patient_invoices_for(*, user: User) -> QuerySet[PatientInvoice]:
+    """Invoices and credit notes ``user`` may see: their own as patient, their clinics' with
+    view_patientinvoice."""
+    return scope_to_user(
+        PatientInvoice.objects.select_related("clinic", "patient", "booking", "credited_invoice"),
+        user,
+        "payments.view_patientinvoice",
+        own_field="patient",
+    )
+
+
+def patient_invoice_for(*, user: User, public_id: str, own_only: bool = False) -> PatientInvoice:
+    queryset = (
+        PatientInvoice.objects.select_related(
+            "clinic", "patient", "booking", "credited_invoice"
+        ).filter(patient=user)
+        if own_only
+        else patient_invoices_for(user=user)
+    )
+    invoice = queryset.filter(public_id=public_id).first()
+    if invoice is None:
+        raise NotFoundError("No such invoice.")
+    return invoice

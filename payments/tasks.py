@@ -50,3 +50,10 @@ def run_partner_billing() -> list[int]:
 @shared_task(acks_late=True)
 def run_subscription_billing() -> dict:
     return asdict(subscriptions.subscription_billing_run())
+
+
+@shared_task(acks_late=True)
+def sync_stripe_catalogue() -> int:
+    from payments.services.stripe_catalogue import stripe_catalogue_sync
+
+    return stripe_catalogue_sync()

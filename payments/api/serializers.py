@@ -1,5 +1,7 @@
 from datetime import UTC, datetime
+from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from careos.api.filters import QueryFilters
@@ -10,6 +12,7 @@ from payments.models import (
     PartnerInvoice,
     PartnerInvoiceLine,
     PartnerPayment,
+    PatientInvoice,
     Payment,
     Refund,
     SpecialistPayout,
@@ -19,29 +22,54 @@ from payments.models import (
 LATEST_TIMESTAMP = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
 
 
-class LineItemInputSerializer(Serializer):
-    kind = serializers.ChoiceField(choices=BookingLineItem.Kind.choices)
-    description = serializers.CharField(max_length=200)
-    unit_amount = serializers.IntegerField(min_value=0, max_value=10**10, help_text="Minor units.")
-    quantity = serializers.IntegerField(min_value=1, max_value=10**4, default=1)
+class ServiceOrderSerializer(Serializer):
+    service_id = serializers.CharField(
+        max_length=40, help_text="A catalogue service of the clinic (svc_…)."
+    )
+    quantity = serializers.IntegerField(min_value=1, max_value=100, default=1)
 
 
 class BookingCreateSerializer(Serializer):
+    """Services and quantities only: every amount is computed from the clinic's catalogue.
+    A body holding an amount anywhere (``lineItems``, ``amount``, ``unitAmount``, ``total``,
+    ``price``…) is refused with ``400 amount_not_allowed``."""
+
     clinic_id = serializers.CharField(max_length=40)
     patient_id = serializers.CharField(
         max_length=40, required=False, help_text="Staff only: the patient booked for."
     )
     specialist_id = serializers.CharField(max_length=40, required=False)
-    service = serializers.CharField(max_length=200)
     starts_at = serializers.DateTimeField()
-    currency = serializers.RegexField(r"^[A-Za-z]{3}$", help_text="ISO 4217, e.g. USD.")
-    line_items = LineItemInputSerializer(many=True, allow_empty=False, max_length=50)
+    items = ServiceOrderSerializer(many=True, allow_empty=False, max_length=20)
+    discount_code = serializers.CharField(
+        max_length=32, required=False, default="", allow_blank=True
+    )
+    price_tier = serializers.SlugField(
+        max_length=32, required=False, default="standard", help_text="e.g. standard, self-pay."
+    )
 
 
 class LineItemSerializer(ModelSerializer):
+    service_id = serializers.CharField(source="service_ref", help_text="Empty but on services.")
+    tax_rate = serializers.DecimalField(
+        max_digits=7, decimal_places=4, allow_null=True, help_text="Percent."
+    )
+
     class Meta:
         model = BookingLineItem
-        fields = ["kind", "description", "quantity", "unit_amount", "amount"]
+        fields = [
+            "kind",
+            "description",
+            "quantity",
+            "unit_amount",
+            "amount",
+            "service_id",
+            "category",
+            "discount_amount",
+            "tax_rate",
+            "tax_amount",
+            "tax_inclusive",
+        ]
 
 
 class PaymentSerializer(ModelSerializer):
@@ -74,6 +102,9 @@ class BookingSerializer(ModelSerializer):
     )
     line_items = LineItemSerializer(many=True)
     payments = PaymentSerializer(many=True)
+    discount_code = serializers.CharField(
+        source="discount_code.code", allow_null=True, default=None
+    )
 
     class Meta:
         model = Booking
@@ -89,6 +120,9 @@ class BookingSerializer(ModelSerializer):
             "status",
             "currency",
             "total_amount",
+            "priced_at",
+            "price_tier",
+            "discount_code",
             "line_items",
             "payments",
             "created_at",
@@ -261,3 +295,82 @@ class PartnerInvoiceSerializer(ModelSerializer):
 
 class PartnerPaymentFilters(QueryFilters):
     status = serializers.ChoiceField(choices=PartnerPayment.Status.choices, required=False)
+
+
+class ServicePriceSerializer(Serializer):
+    id = serializers.CharField(source="public_id")
+    tier = serializers.CharField()
+    amount = serializers.IntegerField(help_text="Minor units.")
+    currency = serializers.CharField()
+    effective_from = serializers.DateTimeField()
+    effective_until = serializers.DateTimeField(allow_null=True)
+
+
+class CatalogueServiceSerializer(Serializer):
+    """A bookable service, named in the request's language (en/es/fr), with its price now."""
+
+    id = serializers.CharField(source="public_id")
+    code = serializers.CharField()
+    category = serializers.CharField()
+    name = serializers.SerializerMethodField()
+    description = serializers.SerializerMethodField()
+    duration_minutes = serializers.IntegerField()
+    price = serializers.SerializerMethodField()
+
+    def _language(self) -> str:
+        return str(self.context.get("language") or "en")
+
+    def get_name(self, obj: Any) -> str:
+        return str(obj.name_in(self._language()))
+
+    def get_description(self, obj: Any) -> str:
+        return str(obj.description_in(self._language()))
+
+    @extend_schema_field(ServicePriceSerializer(allow_null=True))
+    def get_price(self, obj: Any) -> dict[str, Any] | None:
+        prices = list(getattr(obj, "prices_now", []))
+        return ServicePriceSerializer(prices[0]).data if prices else None
+
+
+class BookingAdjustmentSerializer(Serializer):
+    amount = serializers.IntegerField(
+        min_value=-(10**10),
+        max_value=10**10,
+        help_text="Signed minor units, non-zero: negative lowers the total.",
+    )
+    reason = serializers.CharField(max_length=500, help_text="Why (kept in the audit log).")
+    description = serializers.CharField(
+        max_length=200,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="The line's text on the receipt and invoice.",
+    )
+
+
+class PatientInvoiceSerializer(ModelSerializer):
+    id = serializers.CharField(source="public_id")
+    number = serializers.CharField(source="number_display")
+    clinic_id = serializers.CharField(source="clinic.public_id")
+    booking_id = serializers.CharField(source="booking.public_id")
+    credited_invoice_id = serializers.CharField(
+        source="credited_invoice.public_id", allow_null=True, default=None
+    )
+
+    class Meta:
+        model = PatientInvoice
+        fields = [
+            "id",
+            "kind",
+            "number",
+            "clinic_id",
+            "booking_id",
+            "credited_invoice_id",
+            "language",
+            "currency",
+            "subtotal",
+            "discount_total",
+            "tax_total",
+            "total",
+            "issued_at",
+        ]

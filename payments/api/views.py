@@ -40,9 +40,10 @@ from payments.selectors import (
     partner_payments_for,
     payment_for_user,
 )
-from payments.services.bookings import LineItemInput, booking_create, booking_pay, receipt_html
+from payments.services.bookings import booking_create, booking_pay, receipt_html
 from payments.services.partner_payments import partner_payment_summary
 from payments.services.payouts import specialist_balances
+from payments.services.pricing import ServiceOrder, amounts_refuse
 from payments.services.refunds import refund_create
 from payments.services.subscriptions import business_register
 from rbac.models import Clinic, User
@@ -69,10 +70,14 @@ class BookingListCreateView(ListAPIView):
     @extend_schema(
         request=s.BookingCreateSerializer,
         responses={201: s.PaymentStartSerializer},
-        summary="Book and start paying: returns the Stripe client secret",
+        summary="Book catalogue services and start paying: returns the Stripe client secret",
+        description="The total is computed from the clinic's catalogue in force now, its "
+        "discount code and tax rates; a body holding any amount is refused "
+        "(400 amount_not_allowed).",
     )
     @idempotent
     def post(self, request: Request) -> Response:
+        amounts_refuse(request.data)
         data = s.BookingCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
@@ -103,10 +108,10 @@ class BookingListCreateView(ListAPIView):
                 patient=patient,
                 clinic=clinic,
                 specialist=specialist,
-                service=v["service"],
                 starts_at=v["starts_at"],
-                currency=v["currency"],
-                line_items=[LineItemInput(**item) for item in v["line_items"]],
+                items=[ServiceOrder(**item) for item in v["items"]],
+                discount_code=v["discount_code"],
+                price_tier=v["price_tier"],
                 actor=user,
             )
             start = booking_pay(booking=booking, actor=user)

@@ -37,6 +37,16 @@ class Booking(TimeStampedModel):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING_PAYMENT)
     currency = models.CharField(max_length=3)
     total_amount = models.BigIntegerField(help_text=_("Minor units (cents)."))
+    # How the total was priced: the catalogue at ``priced_at``, in ``price_tier``.
+    priced_at = models.DateTimeField(null=True, blank=True)
+    price_tier = models.SlugField(max_length=32, blank=True)
+    discount_code = models.ForeignKey(
+        "payments.DiscountCode",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bookings",
+    )
     confirmed_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     payout = models.ForeignKey(
@@ -55,7 +65,10 @@ class Booking(TimeStampedModel):
         constraints = [
             models.CheckConstraint(condition=Q(total_amount__gte=0), name="booking_total_gte_0")
         ]
-        permissions = [("refund_payment", "Can refund payments")]
+        permissions = [
+            ("refund_payment", "Can refund payments"),
+            ("adjust_booking", "Can adjust a booking's total manually"),
+        ]
 
     def __str__(self) -> str:
         return self.public_id
@@ -67,6 +80,7 @@ class BookingLineItem(models.Model):
         PROCEDURE = "procedure", _("Procedure")
         TAX = "tax", _("Tax")
         DISCOUNT = "discount", _("Discount")
+        ADJUSTMENT = "adjustment", _("Manual adjustment")
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="line_items")
     position = models.PositiveSmallIntegerField(default=0)
@@ -76,6 +90,16 @@ class BookingLineItem(models.Model):
     unit_amount = models.BigIntegerField(help_text=_("Minor units; positive."))
     # Signed: a discount is negative. ``amount = ±quantity * unit_amount``.
     amount = models.BigIntegerField()
+    # How a catalogue line was priced (payments.services.pricing): the service and price used,
+    # its share of the discount, and the tax on what remains.
+    service_ref = models.CharField(max_length=40, blank=True)
+    price_ref = models.CharField(max_length=40, blank=True)
+    category = models.SlugField(max_length=64, blank=True)
+    discount_amount = models.BigIntegerField(default=0)
+    tax_rate = models.DecimalField(max_digits=7, decimal_places=4, null=True, blank=True)
+    tax_amount = models.BigIntegerField(default=0)
+    # A tax line of an inclusive rate: shown, not added (the service lines already hold it).
+    tax_inclusive = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["booking", "position"]

@@ -48,6 +48,23 @@ class StripeGateway(Protocol):
         self, *, amount: int, currency: str, metadata: dict[str, str], idempotency_key: str
     ) -> IntentResult: ...
 
+    def cancel_payment_intent(self, *, intent_id: str, idempotency_key: str) -> None: ...
+
+    def create_product(
+        self, *, product_id: str, name: str, metadata: dict[str, str], idempotency_key: str
+    ) -> str: ...
+
+    def create_price(
+        self,
+        *,
+        product: str,
+        unit_amount: int,
+        currency: str,
+        nickname: str,
+        metadata: dict[str, str],
+        idempotency_key: str,
+    ) -> str: ...
+
     def create_refund(
         self,
         *,
@@ -107,6 +124,51 @@ class SdkStripeGateway:
         return IntentResult(
             id=intent.id, client_secret=intent.client_secret or "", status=intent.status
         )
+
+    def cancel_payment_intent(self, *, intent_id: str, idempotency_key: str) -> None:
+        try:
+            self.client.v1.payment_intents.cancel(
+                intent_id, options={"idempotency_key": idempotency_key}
+            )
+        except stripe.StripeError as exc:
+            raise _wrap(exc) from exc
+
+    def create_product(
+        self, *, product_id: str, name: str, metadata: dict[str, str], idempotency_key: str
+    ) -> str:
+        try:
+            product = self.client.v1.products.create(
+                params={"id": product_id, "name": name, "metadata": metadata},
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise _wrap(exc) from exc
+        return product.id
+
+    def create_price(
+        self,
+        *,
+        product: str,
+        unit_amount: int,
+        currency: str,
+        nickname: str,
+        metadata: dict[str, str],
+        idempotency_key: str,
+    ) -> str:
+        try:
+            price = self.client.v1.prices.create(
+                params={
+                    "product": product,
+                    "unit_amount": unit_amount,
+                    "currency": currency.lower(),
+                    "nickname": nickname,
+                    "metadata": metadata,
+                },
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise _wrap(exc) from exc
+        return price.id
 
     def create_refund(
         self,
@@ -173,6 +235,26 @@ class ConsoleStripeGateway:
         return IntentResult(
             id=intent_id, client_secret=f"{intent_id}_secret", status="requires_payment_method"
         )
+
+    def cancel_payment_intent(self, *, intent_id: str, idempotency_key: str) -> None:
+        logger.info("console stripe: payment intent %s canceled", intent_id)
+
+    def create_product(
+        self, *, product_id: str, name: str, metadata: dict[str, str], idempotency_key: str
+    ) -> str:
+        return product_id
+
+    def create_price(
+        self,
+        *,
+        product: str,
+        unit_amount: int,
+        currency: str,
+        nickname: str,
+        metadata: dict[str, str],
+        idempotency_key: str,
+    ) -> str:
+        return self._id("price", idempotency_key)
 
     def create_refund(
         self,

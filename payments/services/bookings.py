@@ -12,15 +12,16 @@ from careos.actors import Actor, system_actor
 from careos.errors import ConflictError, DomainError
 from engagement.services.messages import NoAddressError, message_send
 from partners.models import Partner
-from payments.models import Booking, BookingLineItem, Payment
+from payments.models import Booking, BookingLineItem, Payment, ServicePrice
 from payments.providers.stripe_gateway import PaymentProviderError, stripe_gateway
 from payments.services.common import (
     InvalidAmountError,
     as_actor,
-    currency_clean,
     event_publish,
     format_money,
 )
+from payments.services.invoices import invoice_issue
+from payments.services.pricing import ServiceOrder, booking_quote, booking_total, line_item_rows
 from rbac.models import Clinic, User
 from rbac.selectors import patient_clinic_require
 from rbac.services import audit_record
@@ -28,14 +29,6 @@ from rbac.services import audit_record
 logger = logging.getLogger(__name__)
 
 RECEIPT_TEMPLATE_KEY = "payment_receipt"
-
-
-@dataclass(frozen=True)
-class LineItemInput:
-    kind: str
-    description: str
-    unit_amount: int
-    quantity: int = 1
 
 
 @dataclass(frozen=True)
@@ -50,37 +43,36 @@ class PaymentProviderUnavailable(DomainError):
     title = "The payment provider could not be reached"
 
 
-def _line_amount(item: LineItemInput) -> int:
-    if item.kind not in BookingLineItem.Kind.values:
-        raise DomainError(f"Unknown line item kind {item.kind!r}.", code="invalid_line_item")
-    if item.unit_amount < 0 or item.quantity < 1:
-        raise InvalidAmountError("Line items need a unit amount ≥ 0 and a quantity ≥ 1.")
-    amount = item.unit_amount * item.quantity
-    return -amount if item.kind == BookingLineItem.Kind.DISCOUNT else amount
-
-
 @transaction.atomic
 def booking_create(
     *,
     patient: User,
     clinic: Clinic,
-    service: str,
+    items: list[ServiceOrder],
     starts_at: datetime,
-    currency: str,
-    line_items: list[LineItemInput],
     actor: Actor | User,
     specialist: User | None = None,
     partner: Partner | None = None,
+    discount_code: str = "",
+    price_tier: str = ServicePrice.DEFAULT_TIER,
 ) -> Booking:
-    """A booking awaiting payment; its total is the sum of its signed line items. Booked on
-    the patient's behalf (not by the patient), the patient must be one of ``clinic``'s
-    (else ``PatientNotInClinic``, a 404)."""
+    """A booking awaiting payment, priced from the clinic's catalogue in force now
+    (``payments.services.pricing``): the request names services, never amounts. Booked on the
+    patient's behalf (not by the patient), the patient must be one of ``clinic``'s (else
+    ``PatientNotInClinic``, a 404)."""
     if not (isinstance(actor, User) and actor.pk == patient.pk):
         patient_clinic_require(patient=patient, clinic=clinic)
-    if not line_items:
-        raise DomainError("A booking needs at least one line item.", code="line_items_required")
-    amounts = [_line_amount(item) for item in line_items]
-    total = sum(amounts)
+    priced_at = timezone.now()
+    quote = booking_quote(
+        clinic=clinic,
+        items=items,
+        at=priced_at,
+        tier=price_tier,
+        discount_code=discount_code,
+        language=patient.preferred_language or "en",
+    )
+    lines = line_item_rows(quote)
+    total = booking_total(lines)
     if total <= 0:
         raise InvalidAmountError("The booking total must be positive.")
     booking = Booking.objects.create(
@@ -88,23 +80,17 @@ def booking_create(
         clinic=clinic,
         specialist=specialist,
         partner=partner,
-        service=service,
+        service=", ".join(s.name_en for s in quote.services)[:200],
         starts_at=starts_at,
-        currency=currency_clean(currency),
+        currency=quote.currency,
         total_amount=total,
+        priced_at=priced_at,
+        price_tier=price_tier,
+        discount_code=quote.discount,
     )
-    BookingLineItem.objects.bulk_create(
-        BookingLineItem(
-            booking=booking,
-            position=position,
-            kind=item.kind,
-            description=item.description,
-            quantity=item.quantity,
-            unit_amount=item.unit_amount,
-            amount=amount,
-        )
-        for position, (item, amount) in enumerate(zip(line_items, amounts, strict=True))
-    )
+    for line in lines:
+        line.booking = booking
+    BookingLineItem.objects.bulk_create(lines)
     audit_record(
         actor=actor,
         action="payments.booking.created",
@@ -235,6 +221,7 @@ def payment_mark_succeeded(
         key=f"payment.succeeded:{payment.public_id}",
     )
     receipt_send(payment=payment, actor=actor)
+    invoice_issue(payment=payment, actor=actor)
     return payment
 
 

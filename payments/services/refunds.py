@@ -13,6 +13,7 @@ from payments.models import Payment, Refund
 from payments.providers.stripe_gateway import PaymentProviderError, stripe_gateway
 from payments.services.bookings import payment_event_payload
 from payments.services.common import InvalidAmountError, actor_label, event_publish
+from payments.services.invoices import credit_note_issue
 from rbac.models import User
 from rbac.selectors import user_can
 from rbac.services import audit_record
@@ -178,6 +179,7 @@ def refund_mark_succeeded(*, refund: Refund, actor: Actor) -> Refund:
         },
         key=f"payment.refunded:{refund.public_id}",
     )
+    credit_note_issue(refund=refund, actor=actor)
     return refund
 
 

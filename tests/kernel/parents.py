@@ -10,9 +10,10 @@ from careos.actors import system_actor
 from partners.models import Partner, WebhookMessage
 from partners.services.events import publish_event
 from partners.services.webhooks import webhook_endpoint_create
-from payments.services.bookings import LineItemInput, booking_create, booking_pay
+from payments.services.bookings import booking_create, booking_pay
 from rbac.models import Clinic, Role, User
 from rbac.services import clinic_create, membership_grant
+from tests.payments.catalogue import catalogue_make
 
 ACTOR = system_actor("tests")
 
@@ -33,17 +34,21 @@ def payment_id_for_superuser() -> str:
         role=Role.objects.get(clinic=clinic, slug="patient"),
         actor=ACTOR,
     )
+    catalogue = catalogue_make(clinic=clinic, actor=ACTOR)
     booking = booking_create(
         patient=patient,
         clinic=clinic,
         specialist=None,
-        service="Consultation",
         starts_at=timezone.now() + timedelta(days=2),
-        currency="USD",
-        line_items=[LineItemInput(kind="service", description="Consultation", unit_amount=5000)],
+        items=catalogue.orders[:1],
         actor=ACTOR,
     )
     return booking_pay(booking=booking, actor=ACTOR).payment.public_id
+
+
+def catalogue_clinic_id() -> str:
+    """The clinic ``payment_id_for_superuser`` created, with its catalogue (call it first)."""
+    return Clinic.objects.get(slug="parent-clinic").public_id
 
 
 def webhook_message_id_for(partner: Partner) -> str:

@@ -197,8 +197,8 @@ def test_request_text_fields_carry_their_pattern():
         {"type": "string", "maxLength": 0},
     ]
     # Fields with a pattern or format of their own keep it; responses carry none.
-    assert components["BookingCreateRequest"]["properties"]["currency"]["pattern"] == (
-        "^[A-Za-z]{3}$"
+    assert components["BookingCreateRequest"]["properties"]["priceTier"]["pattern"] == (
+        "^[-a-zA-Z0-9_]+$"
     )
     assert "pattern" not in contact["email"]
     assert "pattern" not in components["Contact"]["properties"]["name"]
@@ -238,8 +238,8 @@ def test_lists_state_their_lengths():
     components = openapi_schema()["components"]["schemas"]
     scopes = components["ApiKeyCreateRequest"]["properties"]["scopes"]
     assert scopes["minItems"] == 1
-    line_items = components["BookingCreateRequest"]["properties"]["lineItems"]
-    assert (line_items["minItems"], line_items["maxItems"]) == (1, 50)
+    items = components["BookingCreateRequest"]["properties"]["items"]
+    assert (items["minItems"], items["maxItems"]) == (1, 20)
 
 
 @pytest.mark.django_db

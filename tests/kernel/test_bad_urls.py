@@ -13,6 +13,7 @@ from tests.clients import SignedInAPIClient
 from tests.kernel.bad_input import api_schema, assert_problem, concrete, rows
 from tests.kernel.parents import (
     marketplace_listing_id,
+    catalogue_clinic_id,
     payment_id_for_superuser,
     webhook_message_id_for,
 )
@@ -69,6 +70,7 @@ def _parents(list_clients: list[APIClient]) -> dict[str, str]:
     _staff, partner = list_clients
     return {
         "/api/v1/payments/payments/{payment_id}/refunds": payment_id_for_superuser(),
+        "/api/v1/payments/clinics/{clinic_id}/services": catalogue_clinic_id(),
         "/api/v1/webhooks/messages/{message_id}/attempts": webhook_message_id_for(
             partner.partner  # type: ignore[attr-defined]
         ),

@@ -20,9 +20,11 @@ from django.utils import timezone
 from careos.actors import Actor, system_actor
 from partners.models import Partner
 from payments.models import ConnectedAccount
-from payments.services.bookings import LineItemInput, booking_create
+from payments.services.bookings import booking_create
+from payments.services.pricing import ServiceOrder
 from rbac.models import Clinic, Role, User
 from rbac.services import clinic_create, membership_grant
+from tests.payments.catalogue import CATALOGUE_TOTAL, Catalogue, catalogue_make
 
 STRIPE_BASE = "https://api.stripe.test"
 STRIPE_WEBHOOK_SECRET = "whsec_test_secret"
@@ -88,6 +90,8 @@ class FakeStripe:
     def _create(self, path: str, params: dict[str, list[str]]) -> dict[str, Any]:
         n = next(self.ids)
         amount = int(params.get("amount", ["0"])[0])
+        if path.startswith("/v1/payment_intents/") and path.endswith("/cancel"):
+            return {"id": path.split("/")[3], "object": "payment_intent", "status": "canceled"}
         if path == "/v1/payment_intents":
             return {
                 "id": f"pi_{n}",
@@ -120,6 +124,11 @@ def fake_stripe() -> Iterator[FakeStripe]:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         for path in ("/v1/payment_intents", "/v1/refunds", "/v1/transfers"):
             mock.add_callback(responses.POST, f"{STRIPE_BASE}{path}", callback=fake.handle)
+        mock.add_callback(
+            responses.POST,
+            re.compile(rf"{re.escape(STRIPE_BASE)}/v1/payment_intents/[^/]+/cancel"),
+            callback=fake.handle,
+        )
         yield fake
 
 
@@ -233,29 +242,33 @@ def billing_user(make_member) -> User:  # type: ignore[no-untyped-def]
     return make_member(User.Kind.STAFF, "billing")
 
 
-LINES = [
-    LineItemInput(kind="service", description="Consultation", unit_amount=10000),
-    LineItemInput(kind="procedure", description="Blood test", unit_amount=2500, quantity=2),
-    LineItemInput(kind="discount", description="First visit", unit_amount=1500),
-    LineItemInput(kind="tax", description="Sales tax", unit_amount=1200),
-]
-LINES_TOTAL = 10000 + 5000 - 1500 + 1200
+# The catalogue's booking: consultation + 2 blood tests, FIRSTVISIT, 10% tax on consultations.
+LINES_TOTAL = CATALOGUE_TOTAL
+
+
+@pytest.fixture
+def catalogue(clinic: Clinic, actor: Actor) -> Catalogue:
+    return catalogue_make(clinic=clinic, actor=actor)
 
 
 @pytest.fixture
 def make_booking(
-    clinic: Clinic, patient: User, specialist: User, actor: Actor
+    clinic: Clinic, patient: User, specialist: User, actor: Actor, catalogue: Catalogue
 ) -> Callable[..., Any]:
-    def make(*, partner: Partner | None = None, lines: list[LineItemInput] | None = None) -> Any:
+    def make(
+        *,
+        partner: Partner | None = None,
+        items: list[ServiceOrder] | None = None,
+        discount_code: str = "FIRSTVISIT",
+    ) -> Any:
         return booking_create(
             patient=patient,
             clinic=clinic,
             specialist=specialist,
             partner=partner,
-            service="Consultation",
             starts_at=timezone.now() + timedelta(days=2),
-            currency="USD",
-            line_items=lines or LINES,
+            items=items or catalogue.orders,
+            discount_code=discount_code,
             actor=actor,
         )
 

@@ -131,4 +131,5 @@ def test_beat_schedules_are_seeded():
         "payments.tasks.process_partner_payments",
         "payments.tasks.run_partner_billing",
         "payments.tasks.run_subscription_billing",
+        "payments.tasks.sync_stripe_catalogue",
     }

@@ -16,24 +16,22 @@ from tests.payments.conftest import (
 
 pytestmark = pytest.mark.django_db
 
-BOOKING_BODY = {
-    "service": "Consultation",
-    "startsAt": "2030-01-15T14:00:00Z",
-    "currency": "usd",
-    "lineItems": [
-        {"kind": "service", "description": "Consultation", "unitAmount": 10000},
-        {"kind": "procedure", "description": "Blood test", "unitAmount": 2500, "quantity": 2},
-        {"kind": "discount", "description": "First visit", "unitAmount": 1500},
-        {"kind": "tax", "description": "Sales tax", "unitAmount": 1200},
-    ],
-}
+BOOKING_BODY = {"startsAt": "2030-01-15T14:00:00Z", "discountCode": "firstvisit"}
+
+
+def booking_body(catalogue, **fields):
+    items = [
+        {"serviceId": catalogue.consultation.public_id},
+        {"serviceId": catalogue.blood_test.public_id, "quantity": 2},
+    ]
+    return {**BOOKING_BODY, "items": items, **fields}
 
 
 def test_patient_books_and_gets_a_client_secret(
-    api_client, patient, clinic, specialist, fake_stripe
+    api_client, patient, clinic, specialist, fake_stripe, catalogue
 ):
     api_client.force_authenticate(patient)
-    body = {**BOOKING_BODY, "clinicId": clinic.public_id, "specialistId": specialist.public_id}
+    body = booking_body(catalogue, clinicId=clinic.public_id, specialistId=specialist.public_id)
 
     response = api_client.post(
         "/api/v1/payments/bookings", body, format="json", HTTP_IDEMPOTENCY_KEY="bk-1"
@@ -45,7 +43,7 @@ def test_patient_books_and_gets_a_client_secret(
     booking = Booking.objects.get(public_id=data["booking"]["id"])
     assert booking.status == Booking.Status.PENDING_PAYMENT
     assert booking.total_amount == LINES_TOTAL
-    assert [li["amount"] for li in data["booking"]["lineItems"]] == [10000, 5000, -1500, 1200]
+    assert [li["amount"] for li in data["booking"]["lineItems"]] == [10000, 5000, -1500, 900]
     payment = booking.payments.get()
     assert data["paymentId"] == payment.public_id
     [intent] = fake_stripe.posts("/v1/payment_intents")
@@ -75,12 +73,12 @@ def test_paying_again_reuses_the_open_intent(api_client, patient, make_booking, 
 
 def test_bad_booking_input_is_refused_per_field(api_client, patient, clinic, fake_stripe):
     api_client.force_authenticate(patient)
-    body = {**BOOKING_BODY, "clinicId": clinic.public_id, "currency": "dollars", "lineItems": []}
+    body = {**BOOKING_BODY, "clinicId": clinic.public_id, "startsAt": "soon", "items": []}
     response = api_client.post("/api/v1/payments/bookings", body, format="json")
     assert response.status_code == 400
     assert response["Content-Type"].startswith("application/problem+json")
     fields = {e["field"] for e in response.json()["errors"]}
-    assert {"currency", "lineItems"} <= fields
+    assert {"startsAt", "items"} <= fields
     assert Booking.objects.count() == 0
 
 
@@ -112,10 +110,12 @@ def test_webhook_confirms_booking_sends_receipt_and_publishes(
     assert AuditEvent.objects.filter(
         action="payments.payment.succeeded", target_ref=payment.public_id
     ).exists()
-    [email] = mail.outbox
+    # The receipt, then the invoice (tests/payments/test_invoices.py).
+    email, invoice_email = mail.outbox
     assert email.to == ["pat@example.com"]
     assert payment.receipt_number in email.subject
-    assert "2 x Blood test: 50.00 USD" in email.body and "Total paid: 147.00 USD" in email.body
+    assert invoice_email.subject.startswith("Your invoice")
+    assert "2 x Blood test: 50.00 USD" in email.body and "Total paid: 144.00 USD" in email.body
     html = email.alternatives[0][0]
     assert "Blood test" in html and "<br>" in html
 
@@ -126,9 +126,9 @@ def test_webhook_confirms_booking_sends_receipt_and_publishes(
     for text in (
         "Consultation",
         "Blood test",
-        "First visit",
+        "Discount FIRSTVISIT",
         "-15.00 USD",
-        "147.00 USD",
+        "144.00 USD",
         payment.receipt_number,
     ):
         assert text in page
@@ -167,7 +167,7 @@ def test_duplicate_event_is_processed_once(make_booking, fake_stripe, post_strip
     assert StripeEvent.objects.filter(stripe_id=event["id"]).count() == 1
     assert StripeEvent.objects.get().attempts == 1
     assert PlatformEvent.objects.filter(event_type__name="payment.succeeded").count() == 1
-    assert len(mail.outbox) == 1
+    assert len(mail.outbox) == 2  # one receipt, one invoice
 
 
 def test_failure_after_success_is_harmless(make_booking, fake_stripe, post_stripe_event):
@@ -281,9 +281,9 @@ def test_charge_refunded_before_succeeded_is_harmless(make_booking, fake_stripe,
 
 
 def test_staff_books_for_a_patient_with_permission_only(
-    api_client, make_member, patient, clinic, fake_stripe
+    api_client, make_member, patient, clinic, fake_stripe, catalogue
 ):
-    body = {**BOOKING_BODY, "clinicId": clinic.public_id, "patientId": patient.public_id}
+    body = booking_body(catalogue, clinicId=clinic.public_id, patientId=patient.public_id)
     agent = make_member("staff", "support_agent")
     api_client.force_authenticate(agent)
     assert api_client.post("/api/v1/payments/bookings", body, format="json").status_code == 403

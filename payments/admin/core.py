@@ -15,6 +15,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from careos.errors import DomainError
+from payments.admin.catalogue import booking_pricing
 from payments.models import (
     BillingAccount,
     BillingCharge,
@@ -78,7 +79,17 @@ class ReadOnlyInline(ClinicScopedInline, admin.TabularInline):
 
 class LineItemInline(ReadOnlyInline):
     model = BookingLineItem
-    fields = ["kind", "description", "quantity", "unit_amount", "amount"]
+    fields = [
+        "kind",
+        "description",
+        "quantity",
+        "unit_amount",
+        "amount",
+        "discount_amount",
+        "tax_rate",
+        "tax_amount",
+        "tax_inclusive",
+    ]
     readonly_fields = fields
 
 
@@ -127,7 +138,7 @@ class BookingAdmin(ClinicReadOnlyAdmin):
     date_hierarchy = "starts_at"
     inlines = [LineItemInline, PaymentInline]
     actions = ["complete", "cancel"]
-    readonly_fields = ["receipt"]
+    readonly_fields = ["receipt", "pricing"]
 
     @admin.display(description=_("Total"), ordering="total_amount")
     def total(self, obj: Booking) -> str:
@@ -138,11 +149,15 @@ class BookingAdmin(ClinicReadOnlyAdmin):
         url = reverse("payments:booking-receipt", args=[obj.public_id])
         return format_html('<a href="{}" target="_blank">{}</a>', url, _("Open the receipt"))
 
+    @admin.display(description=_("How the total was computed"))
+    def pricing(self, obj: Booking) -> str:
+        return booking_pricing(obj)
+
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return ClinicScopedAdmin.has_change_permission(self, request, obj)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [f.name for f in Booking._meta.fields] + ["receipt"]
+        return [f.name for f in Booking._meta.fields] + ["receipt", "pricing"]
 
     @admin.action(description=_("Mark completed (counts toward the specialist's payout)"))
     def complete(self, request: HttpRequest, queryset: QuerySet[Booking]) -> None:
