@@ -5,7 +5,7 @@ Usage (a scratch database; the script migrates it and adds one clinic per run):
 
     createdb -h 127.0.0.1 -U postgres invoices_bench
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/invoices_bench \\
-        /work/main/.venv/bin/python bench/invoices.py [--invoices 1000] [--batch 100]
+        .venv/bin/python bench/invoices.py [--invoices 1000] [--batch 100]
 
 Setup (not timed): a clinic with a catalogue (two services, a discount code, a tax rate), N
 bookings priced by ``booking_create`` and a succeeded payment each. Then, per invoice and in
