@@ -13,7 +13,7 @@ ENCRYPTED = {'booking': ['service'], 'bookinglineitem': ['description']}
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0006_billingaccount_language'),
+        ("payments", "0010_stripe_catalogue_beat"),
     ]
 
     operations = [
