@@ -6,12 +6,12 @@ import pytest
 import requests
 
 from payments.models import Booking, Payment
-from payments.services.bookings import LineItemInput, booking_create
+from payments.services.bookings import booking_create
 from rbac.errors import PatientNotInClinic
 from rbac.models import AuditEvent, User
 from rbac.services import clinic_create
 from tests.payments.conftest import LINES_TOTAL
-from tests.payments.test_bookings_webhooks import BOOKING_BODY
+from tests.payments.test_bookings_webhooks import booking_body
 
 pytestmark = pytest.mark.django_db
 
@@ -24,12 +24,12 @@ def other_clinic(actor):  # type: ignore[no-untyped-def]
 
 
 def test_staff_cannot_book_another_clinics_patient(
-    api_client, make_member, clinic, other_clinic, fake_stripe
+    api_client, make_member, clinic, other_clinic, catalogue, fake_stripe
 ):
     outsider = make_member(User.Kind.PATIENT, "patient", in_clinic=other_clinic)
     admin = make_member(User.Kind.STAFF, "clinic_admin")
     api_client.force_authenticate(admin)
-    body = {**BOOKING_BODY, "clinicId": clinic.public_id, "patientId": outsider.public_id}
+    body = booking_body(catalogue, clinicId=clinic.public_id, patientId=outsider.public_id)
 
     response = api_client.post("/api/v1/payments/bookings", body, format="json")
 
@@ -40,17 +40,15 @@ def test_staff_cannot_book_another_clinics_patient(
 
 
 def test_the_service_refuses_another_clinics_patient_for_any_caller(
-    make_member, clinic, other_clinic, actor
+    make_member, clinic, other_clinic, catalogue, actor
 ):
     outsider = make_member(User.Kind.PATIENT, "patient", in_clinic=other_clinic)
     with pytest.raises(PatientNotInClinic):
         booking_create(
             patient=outsider,
             clinic=clinic,
-            service="Consultation",
             starts_at=other_clinic.created_at,
-            currency="USD",
-            line_items=[LineItemInput(kind="service", description="Visit", unit_amount=100)],
+            items=catalogue.orders,
             actor=actor,
         )
     assert not Booking.objects.exists()
@@ -66,10 +64,10 @@ def test_the_service_refuses_another_clinics_patient_for_any_caller(
 )
 @pytest.mark.parametrize("key", [None, "bk-retry"], ids=["no-key", "idempotency-key"])
 def test_a_booking_whose_payment_call_fails_is_not_left_behind(
-    api_client, patient, clinic, fake_stripe, failure, key
+    api_client, patient, clinic, catalogue, fake_stripe, failure, key
 ):
     api_client.force_authenticate(patient)
-    body = {**BOOKING_BODY, "clinicId": clinic.public_id}
+    body = booking_body(catalogue, clinicId=clinic.public_id)
     headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
     fake_stripe.fail_next["/v1/payment_intents"] = failure
 
