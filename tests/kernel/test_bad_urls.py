@@ -12,8 +12,8 @@ from partners.scopes import scopes_for_tier
 from tests.clients import SignedInAPIClient
 from tests.kernel.bad_input import api_schema, assert_problem, concrete, rows
 from tests.kernel.parents import (
-    marketplace_listing_id,
     catalogue_clinic_id,
+    marketplace_listing_id,
     payment_id_for_superuser,
     webhook_message_id_for,
 )
