@@ -125,13 +125,13 @@ def clinic_engagement_over_time(*, clinic: Clinic, days: int = 30) -> list[dict[
         )
         status = row["status"]
         if status in (MessageStatus.SENT, MessageStatus.DELIVERED):
-            entry["sent"] += row["n"]  # type: ignore[operator]
+            entry["sent"] += row["n"]
         if status == MessageStatus.DELIVERED:
-            entry["delivered"] += row["n"]  # type: ignore[operator]
+            entry["delivered"] += row["n"]
         elif status in (MessageStatus.FAILED, MessageStatus.UNDELIVERABLE):
-            entry["failed"] += row["n"]  # type: ignore[operator]
+            entry["failed"] += row["n"]
         elif status == MessageStatus.SUPPRESSED:
-            entry["suppressed"] += row["n"]  # type: ignore[operator]
+            entry["suppressed"] += row["n"]
     tasks = (
         PatientTask.objects.filter(clinic=clinic, completed_at__gte=since)
         .annotate(day=TruncDate("completed_at"))

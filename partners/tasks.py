@@ -9,7 +9,7 @@ from partners.services.webhook_delivery import webhooks_deliver_endpoint, webhoo
 
 
 @shared_task(bind=True, max_retries=3, default_retry_delay=30, acks_late=True)
-def flush_partner_usage(self) -> int:  # type: ignore[no-untyped-def]
+def flush_partner_usage(self) -> int:
     """Beat task (every minute, seeded by a data migration): usage counters → database."""
     try:
         return usage_flush()

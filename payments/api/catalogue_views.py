@@ -37,7 +37,7 @@ class CatalogueServiceListView(ListAPIView):
 
     serializer_class = s.CatalogueServiceSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         clinic = Clinic.objects.filter(public_id=self.kwargs["clinic_id"], is_active=True).first()
         if clinic is None:
             raise NotFoundError("No such clinic.", code="clinic_not_found")
@@ -56,7 +56,7 @@ class CatalogueServiceListView(ListAPIView):
         return {**super().get_serializer_context(), "language": self._language()}
 
     def _language(self) -> str:
-        return get_language_from_request(self.request)  # type: ignore[arg-type]
+        return get_language_from_request(self.request)
 
     @extend_schema(
         summary="The clinic's bookable services with their price now (names in en/es/fr)",
@@ -83,7 +83,7 @@ class BookingAdjustmentView(APIView):
         data = s.BookingAdjustmentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         booking = booking_for_user(user=request.user, public_id=booking_id)  # type: ignore[arg-type]
-        if not user_can(request.user, "payments.adjust_booking", booking.clinic):  # type: ignore[arg-type]
+        if not user_can(request.user, "payments.adjust_booking", booking.clinic):
             raise PermissionDeniedError("Adjusting a booking needs payments.adjust_booking.")
         booking_adjust(
             booking=booking,

@@ -45,7 +45,7 @@ def _audit_staff_read(request: Request, invoice: PatientInvoice) -> None:
 class MyInvoiceListView(ListAPIView):
     serializer_class = s.PatientInvoiceSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return patient_invoices_for(user=self.request.user).filter(patient=self.request.user)  # type: ignore[arg-type]
 
     @extend_schema(summary="Your invoices and credit notes")
@@ -70,7 +70,7 @@ class PatientInvoiceListView(ListAPIView):
 
     serializer_class = s.PatientInvoiceSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return patient_invoices_for(user=self.request.user)  # type: ignore[arg-type]
 
     @extend_schema(summary="Patients' invoices and credit notes of your clinics")

@@ -64,7 +64,7 @@ def _start_body(booking: Any, start: Any) -> dict[str, Any]:
 class BookingListCreateView(ListAPIView):
     serializer_class = s.BookingSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return bookings_for_user(user=self.request.user)
 
     @extend_schema(
@@ -164,7 +164,7 @@ class BookingReceiptView(APIView):
 class PaymentRefundsView(ListAPIView):
     serializer_class = s.RefundSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         payment = payment_for_user(user=self.request.user, public_id=self.kwargs["payment_id"])  # type: ignore[arg-type]
         return Refund.objects.filter(payment=payment).select_related("payment")
 
@@ -195,7 +195,7 @@ class PartnerPaymentListView(ListAPIView):
     required_scopes = READ_PAYMENTS
     serializer_class = s.PartnerPaymentSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         filters = query_filters(s.PartnerPaymentFilters, self.request)
         return partner_payments_for(partner=self.request.auth.partner, **filters)
 
@@ -214,7 +214,7 @@ class PartnerInvoiceListView(ListAPIView):
     required_scopes = READ_PAYMENTS
     serializer_class = s.PartnerInvoiceSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return partner_invoices_for(partner=self.request.auth.partner)
 
     @extend_schema(summary="Your monthly invoices with their line items")
@@ -294,7 +294,7 @@ class SpecialistPayoutListView(ListAPIView):
 
     serializer_class = s.SpecialistPayoutSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return SpecialistPayout.objects.filter(specialist=self.request.user)
 
     @extend_schema(summary="Your payouts")

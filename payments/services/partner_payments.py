@@ -172,7 +172,7 @@ class PartnerPaymentRunReport:
     no_account: list[str] = field(default_factory=list)
 
 
-def _due(partner_id: int, currency: str, today: date):  # type: ignore[no-untyped-def]
+def _due(partner_id: int, currency: str, today: date):
     return PartnerPayment.objects.filter(
         partner_id=partner_id,
         currency=currency,

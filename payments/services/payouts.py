@@ -74,7 +74,7 @@ def platform_fee(gross: int) -> int:
     return (gross * settings.PAYMENTS_PLATFORM_FEE_BPS + 5000) // 10000
 
 
-def _eligible_bookings(specialist_id: int | None = None):  # type: ignore[no-untyped-def]
+def _eligible_bookings(specialist_id: int | None = None):
     queryset = Booking.objects.filter(
         status=Booking.Status.COMPLETED,
         payout__isnull=True,

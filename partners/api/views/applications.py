@@ -37,7 +37,7 @@ class ApplicationListView(ListModelMixin, PartnerGenericAPIView):
     required_scopes = {"GET": READ_PARTNER, "POST": MANAGE_PARTNER}
     serializer_class = ApplicationSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return partner_applications(partner=partner_from_request(self.request))
 
     @extend_schema(summary="Your applications (scope read:partner)")
@@ -102,7 +102,7 @@ class OAuthClientListView(ListModelMixin, PartnerGenericAPIView):
     required_scopes = {"GET": READ_PARTNER}
     serializer_class = OAuthClientSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return partner_oauth_clients(partner=partner_from_request(self.request))
 
     @extend_schema(summary="Your OAuth clients (scope read:partner)")

@@ -31,7 +31,7 @@ class InstallationListView(GenericAPIView):
     required_permission = selectors.MANAGE_APPS
     serializer_class = InstallationSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return selectors.clinic_installations(user=self.request.user)
 
     @extend_schema(

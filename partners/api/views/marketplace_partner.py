@@ -68,7 +68,7 @@ class PartnerListingListView(ListModelMixin, PartnerGenericAPIView):
     required_scopes = {"GET": MANAGE_MARKETPLACE, "POST": MANAGE_MARKETPLACE}
     serializer_class = PartnerListingSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return selectors.partner_listings(partner=partner_from_request(self.request))
 
     @extend_schema(summary="Your marketplace listings (scope manage:marketplace)")

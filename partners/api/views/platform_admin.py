@@ -43,7 +43,7 @@ class AdminMixin:
 class AdminPartnerListView(AdminMixin, ListModelMixin, GenericAPIView):
     serializer_class = AdminPartnerSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return Partner.objects.filter(**query_filters(AdminPartnerFilters, self.request))
 
     @extend_schema(
@@ -138,7 +138,7 @@ class AdminPartnerActionView(AdminMixin, APIView):
 class AdminApplicationListView(AdminMixin, ListModelMixin, GenericAPIView):
     serializer_class = ApplicationSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return partner_applications().filter(**query_filters(AdminApplicationFilters, self.request))
 
     @extend_schema(

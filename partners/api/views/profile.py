@@ -24,7 +24,7 @@ class ContactListView(ListModelMixin, PartnerGenericAPIView):
     required_scopes = {"GET": READ_PARTNER, "POST": MANAGE_PARTNER}
     serializer_class = ContactSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return partner_contacts(partner=partner_from_request(self.request))
 
     @extend_schema(summary="List your contacts (scope read:partner)")
@@ -49,7 +49,7 @@ class ContactListView(ListModelMixin, PartnerGenericAPIView):
 class ContactDetailView(PartnerAPIView):
     required_scopes = {"GET": READ_PARTNER, "PATCH": MANAGE_PARTNER, "DELETE": MANAGE_PARTNER}
 
-    def _contact(self, request: Request, contact_id: str):  # type: ignore[no-untyped-def]
+    def _contact(self, request: Request, contact_id: str):
         return owned_or_404(
             partner_contacts(partner=partner_from_request(request)),
             public_id=contact_id,
@@ -83,7 +83,7 @@ class AgreementListView(ListModelMixin, PartnerGenericAPIView):
     required_scopes = {"GET": READ_PARTNER}
     serializer_class = AgreementSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return partner_agreements(partner=partner_from_request(self.request))
 
     @extend_schema(summary="Your agreements (scope read:partner)")

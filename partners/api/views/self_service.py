@@ -78,7 +78,7 @@ class ApiKeyListView(ListModelMixin, PartnerGenericAPIView):
     required_scopes = {"GET": READ_PARTNER, "POST": MANAGE_PARTNER}
     serializer_class = ApiKeySerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return partner_api_keys(partner=partner_from_request(self.request)).select_related(
             "replaced_by"
         )
@@ -176,7 +176,7 @@ class UsageView(ListModelMixin, PartnerGenericAPIView):
     def get(self, request: Request) -> Response:
         return self.list(request)
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         filters = query_filters(UsageFilters, self.request)
         today = timezone.now().date()
         since: date = filters.get("since", today - timedelta(days=30))

@@ -92,7 +92,7 @@ class EndpointListView(_PartnerListView):
     required_scopes = {"GET": READ_WEBHOOKS, "POST": MANAGE_WEBHOOKS}
     serializer_class = WebhookEndpointSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return selectors.partner_webhook_endpoints(partner=partner_from_request(self.request))
 
     @extend_schema(
@@ -248,7 +248,7 @@ class MessageListView(_PartnerListView):
     required_scopes = {"GET": READ_WEBHOOKS}
     serializer_class = WebhookMessageSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         filters = query_filters(MessageFilters, self.request)
         return selectors.partner_webhook_messages(
             partner=partner_from_request(self.request), **filters
@@ -285,7 +285,7 @@ class MessageAttemptListView(_PartnerListView):
     serializer_class = WebhookAttemptSerializer
     pagination_class = AttemptPagination
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         message = selectors.partner_webhook_message(
             partner=partner_from_request(self.request), public_id=self.kwargs["message_id"]
         )
@@ -329,7 +329,7 @@ class EventListView(_PartnerListView):
     def get(self, request: Request) -> Response:
         return self.list(request)
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         filters = query_filters(EventFilters, self.request)
         return selectors.partner_events(partner=partner_from_request(self.request), **filters)
 
