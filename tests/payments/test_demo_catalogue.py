@@ -5,9 +5,11 @@ import io
 import pytest
 from django.core.management import call_command
 
+from careos.actors import system_actor
 from payments.models import CatalogueService, ServicePrice, TaxRate
 from rbac.demo import CLINIC_SLUG
-from rbac.models import Clinic, User
+from rbac.models import Clinic, Role, User
+from rbac.services import membership_grant
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +25,12 @@ def test_seed_demo_seeds_a_bookable_catalogue_once(api_client, fake_stripe, tmp_
 
     admin = User.objects.get(username="admin")
     patient = User.objects.create_user(username="demo-pt", kind=User.Kind.PATIENT)
+    membership_grant(
+        user=patient,
+        clinic=clinic,
+        role=Role.objects.get(clinic=clinic, slug="patient"),
+        actor=system_actor("tests"),
+    )
     api_client.force_authenticate(admin)
     services = api_client.get(f"/api/v1/payments/clinics/{clinic.public_id}/services").json()
     ids = {s["name"]: s["id"] for s in services["results"]}
