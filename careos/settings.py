@@ -6,6 +6,7 @@ below have no default and start-up stops with a message naming the missing varia
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -571,16 +572,27 @@ EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=30)
 # SearchVector/SearchRank and the trigram lookups on PostgreSQL; inert on SQLite.
 INSTALLED_APPS.append("django.contrib.postgres")
 # Uploaded logos and screenshots go through Django's storage API ("default" in STORAGES):
-# the filesystem under MEDIA_ROOT unless MEDIA_STORAGE_BACKEND names another backend (an
-# S3-compatible store: "storages.backends.s3.S3Storage" with django-storages installed and its
-# AWS_* settings in the environment).
+# the filesystem under MEDIA_ROOT unless MEDIA_STORAGE_BACKEND names another backend. With
+# django-storages' "storages.backends.s3.S3Storage" they go to an S3 bucket (AWS, or any
+# S3-compatible service such as MinIO through MEDIA_S3_ENDPOINT_URL), configured by the
+# MEDIA_S3_* variables below; an unset key/secret leaves boto3 its own credential chain.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = env.str("MEDIA_URL", default="/media/")
-STORAGES["default"] = {
-    "BACKEND": env.str(
-        "MEDIA_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"
-    )
-}
+MEDIA_STORAGE_BACKEND = env.str(
+    "MEDIA_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"
+)
+_media_storage: dict[str, Any] = {"BACKEND": MEDIA_STORAGE_BACKEND}
+if MEDIA_STORAGE_BACKEND == "storages.backends.s3.S3Storage":
+    _media_s3_options = {
+        "bucket_name": env.str("MEDIA_S3_BUCKET"),  # required
+        "endpoint_url": env.str("MEDIA_S3_ENDPOINT_URL", default=""),
+        "region_name": env.str("MEDIA_S3_REGION", default=""),
+        "access_key": env.str("MEDIA_S3_ACCESS_KEY_ID", default=""),
+        "secret_key": env.str("MEDIA_S3_SECRET_ACCESS_KEY", default=""),
+        "custom_domain": env.str("MEDIA_S3_CUSTOM_DOMAIN", default=""),
+    }
+    _media_storage["OPTIONS"] = {k: v for k, v in _media_s3_options.items() if v}
+STORAGES["default"] = _media_storage
 # Uploads are base64 in JSON: 1.5 MiB of image stays within DATA_UPLOAD_MAX_MEMORY_SIZE.
 MARKETPLACE_IMAGE_MAX_BYTES = env.int("MARKETPLACE_IMAGE_MAX_BYTES", default=1_572_864)
 MARKETPLACE_IMAGE_MAX_PIXELS = env.int("MARKETPLACE_IMAGE_MAX_PIXELS", default=16_000_000)
