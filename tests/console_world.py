@@ -21,7 +21,16 @@ from engagement.models import (
 )
 from leads.models import Lead
 from partners.models import Partner
-from payments.models import Booking, Payment, Refund
+from payments.models import (
+    Booking,
+    CatalogueService,
+    ClinicBillingProfile,
+    DiscountCode,
+    Payment,
+    Refund,
+    ServicePrice,
+    TaxRate,
+)
 from rbac import services
 from rbac.models import AuditEvent, Clinic, ConsentRecord, Membership, Role, User
 from support.models import (
@@ -109,6 +118,21 @@ def seed_clinic_rows(clinic: Clinic, partner: Partner) -> dict[str, Model]:
     refund = Refund.objects.create(
         payment=payment, amount=100, currency="usd", reason="requested_by_customer"
     )
+    service = CatalogueService.objects.create(
+        clinic=clinic, code=f"svc-{tag}", category="consultation", name_en=f"Visit {tag}"
+    )
+    price = ServicePrice.objects.create(
+        service=service, amount=5000, currency="USD", effective_from=WHEN
+    )
+    discount = DiscountCode.objects.create(
+        clinic=clinic, code=f"CODE{n}", kind="fixed", amount=100, currency="USD"
+    )
+    tax = TaxRate.objects.create(
+        clinic=clinic, jurisdiction="US-NY", name=f"Tax {tag}", rate="8.875", effective_from=WHEN
+    )
+    billing_profile, _ = ClinicBillingProfile.objects.get_or_create(
+        clinic=clinic, defaults={"legal_name": f"{clinic.name} LLC", "jurisdiction": "US-NY"}
+    )
     lead = Lead.objects.create(
         partner=partner,
         patient=patient,
@@ -149,6 +173,11 @@ def seed_clinic_rows(clinic: Clinic, partner: Partner) -> dict[str, Model]:
         booking,
         payment,
         refund,
+        service,
+        price,
+        discount,
+        tax,
+        billing_profile,
         lead,
         calendar,
         policy,

@@ -24,10 +24,12 @@ from payments.models import (
 )
 from payments.services.catalogue import catalogue_change_record, price_set
 from payments.services.common import format_money
+from rbac.console import ClinicScopedAdmin
 
 
-class AuditedAdmin(admin.ModelAdmin):
-    """Plain CRUD whose every save is written to the audit log."""
+class AuditedAdmin(ClinicScopedAdmin):
+    """Plain CRUD, scoped to the staff member's clinics (a clinic admin edits their own
+    catalogue), whose every save is written to the audit log."""
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
@@ -141,8 +143,10 @@ class ServicePriceForm(forms.ModelForm):
 
 
 @admin.register(ServicePrice)
-class ServicePriceAdmin(admin.ModelAdmin):
+class ServicePriceAdmin(ClinicScopedAdmin):
     """Prices are added, never edited or deleted: the history bookings were priced from."""
+
+    clinic_field = "service__clinic"
 
     form = ServicePriceForm
     list_display = ["service", "clinic", "tier", "money", "effective_from", "effective_until"]
